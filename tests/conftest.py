@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="hub-tests-"))
 
 os.environ.setdefault("INSTANCE_PATH", str(_TMP / "instance"))
+# Fixed keys so worker subprocesses (which build their own app) decrypt what tests stored.
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("CREDENTIALS_KEY", "q3ZtM2Gd2c2vH1m8b0m1k2z9y8x7w6v5u4t3s2r1q0A=")
+os.environ.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")
 if not os.environ.get("TEST_DATABASE_URL"):
     os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
 _embedded_redis = None

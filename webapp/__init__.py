@@ -16,6 +16,7 @@ def create_app(config_object=None) -> Flask:
     app.config.from_object(config_module.resolve(config_object))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _init_logging(app)
+    _ensure_secrets(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
@@ -42,3 +43,28 @@ def create_app(config_object=None) -> Flask:
 def _init_logging(app: Flask) -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _ensure_secrets(app: Flask) -> None:
+    """Local runs get stable random keys kept under instance/ (never in the repository);
+    production must set SECRET_KEY and CREDENTIALS_KEY in the environment."""
+    from cryptography.fernet import Fernet
+
+    production = app.config.get("SESSION_COOKIE_SECURE") and not app.testing
+    generators = {
+        "SECRET_KEY": lambda: os.urandom(32).hex(),
+        "CREDENTIALS_KEY": lambda: Fernet.generate_key().decode(),
+    }
+    for name, make in generators.items():
+        if os.environ.get(name):
+            continue
+        if production:
+            raise RuntimeError(f"{name} must be set in the environment in production")
+        if app.testing:
+            app.config[name] = app.config.get(name) or make()
+            continue
+        path = Path(app.instance_path) / name.lower()
+        if not path.exists():
+            path.write_text(make())
+            path.chmod(0o600)
+        app.config[name] = path.read_text().strip()

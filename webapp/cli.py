@@ -25,7 +25,10 @@ def import_orders(path: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .embedded.cli import embedded_cli
+
     app.cli.add_command(orders_cli)
+    app.cli.add_command(embedded_cli)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

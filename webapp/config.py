@@ -43,6 +43,14 @@ class Config:
     TESTING = False
 
 
+class ProductionConfig(Config):
+    """HUB_ENV=production: secrets must come from the environment; cookies only over HTTPS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
 class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
@@ -53,7 +61,7 @@ class TestConfig(Config):
 
 def resolve(config_object=None):
     if config_object is None:
-        return Config
+        config_object = os.environ.get("HUB_ENV", "default")
     if isinstance(config_object, str):
-        return {"test": TestConfig, "default": Config}[config_object]
+        return {"test": TestConfig, "default": Config, "production": ProductionConfig}[config_object]
     return config_object

@@ -11,6 +11,7 @@ BLUEPRINTS = [
     "catalog",
     "orders",
     "preferences",
+    "embedded",
 ]
 
 

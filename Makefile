@@ -1,0 +1,36 @@
+# Two commands: `make run` (install, migrate, seed, start everything) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export FLASK_APP := wsgi.py
+
+.PHONY: install run test migrate seed worker sandbox clean chaos bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+run: seed
+	$(BIN)/python scripts/run_all.py
+
+worker: install
+	$(BIN)/python worker.py
+
+sandbox: install
+	$(BIN)/python -m sandbox --port $${SANDBOX_PORT:-5001}
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("embedded", __name__, url_prefix="/preferences/embedded")

@@ -1,0 +1,86 @@
+"""Per-site activation (Enable / IsLive) and per-entity provider settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import ENTITY_TYPES, EntitySetting, ProviderAccount, Site, SiteActivation
+from .accounts import invalid_credentials_message
+
+
+@dataclass
+class ActivationResult:
+    activation: SiteActivation | None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def activation_for(account: ProviderAccount, site: Site) -> SiteActivation | None:
+    return SiteActivation.query.filter_by(account_id=account.id, site_id=site.id).first()
+
+
+def set_activation(account: ProviderAccount, site: Site, *, enabled: bool | None = None,
+                   is_live: bool | None = None, settings: dict | None = None) -> ActivationResult:
+    """Enable/disable, go live or not, and save site-level settings. IsLive needs Enable."""
+    # Built from ids, not relationships, so an invalid new row never cascades into the session.
+    activation = activation_for(account, site) or SiteActivation(account_id=account.id, site_id=site.id, settings={})
+    enabled = activation.enabled if enabled is None else enabled
+    is_live = activation.is_live if is_live is None else is_live
+    errors: dict[str, str] = {}
+    if is_live and not enabled:
+        errors["is_live"] = "Enable the integration before making it live."
+    if enabled and not account.admin.can_access(site):
+        errors["enabled"] = invalid_credentials_message(account.admin, site)
+    values = activation.settings or {}
+    if settings is not None:
+        values, setting_errors = account.provider.site_settings.clean(
+            settings, existing=activation.settings,
+            allow_loopback=current_app.config["ALLOW_LOOPBACK_PROVIDER_URLS"])
+        errors.update({f"settings.{k}": v for k, v in setting_errors.items()})
+    if errors:
+        return ActivationResult(activation if activation.id else None, errors)
+    activation.enabled, activation.is_live, activation.settings = enabled, (is_live and enabled), values
+    db.session.add(activation)
+    db.session.commit()
+    return ActivationResult(activation)
+
+
+def enabled_accounts_for_site(site_id: int) -> list[ProviderAccount]:
+    return (ProviderAccount.query.join(SiteActivation)
+            .filter(SiteActivation.site_id == site_id, SiteActivation.enabled.is_(True))
+            .order_by(ProviderAccount.name).all())
+
+
+def live_activations_for_site(site_id: int) -> list[SiteActivation]:
+    return (SiteActivation.query.filter_by(site_id=site_id, enabled=True, is_live=True)
+            .order_by(SiteActivation.account_id).all())
+
+
+def entity_settings(account_id: int, entity_type: str, entity_id: int) -> dict:
+    row = EntitySetting.query.filter_by(account_id=account_id, entity_type=entity_type, entity_id=entity_id).first()
+    return dict(row.values) if row else {}
+
+
+def save_entity_settings(account: ProviderAccount, entity_type: str, entity_id: int,
+                         data: dict) -> dict[str, str]:
+    """Validate against the provider's declared schema for that entity; returns errors."""
+    if entity_type not in ENTITY_TYPES:
+        raise ValueError(entity_type)
+    row = EntitySetting.query.filter_by(account_id=account.id, entity_type=entity_type,
+                                        entity_id=entity_id).first()
+    values, errors = account.provider.schema_for(entity_type).clean(
+        data, existing=row.values if row else None,
+        allow_loopback=current_app.config["ALLOW_LOOPBACK_PROVIDER_URLS"])
+    if errors:
+        return errors
+    if row is None:
+        row = EntitySetting(account_id=account.id, entity_type=entity_type, entity_id=entity_id)
+        db.session.add(row)
+    row.values = values
+    db.session.commit()
+    return {}

@@ -1,0 +1,119 @@
+"""`flask embedded …` — stable commands for ops and scripts."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+embedded_cli = AppGroup("embedded", help="Embedded Services: providers, accounts, activation, push, sync.")
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict:
+    out = {}
+    for value in values:
+        if "=" not in value:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint=f"--{what}")
+        key, _, val = value.partition("=")
+        out[key.strip()] = val
+    return out
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@embedded_cli.command("providers")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable catalogue")
+def providers_command(as_json: bool) -> None:
+    """The provider catalogue with capabilities."""
+    from ..providers.registry import all_providers
+    from .install import enabled_provider_keys
+
+    enabled = set(enabled_provider_keys())
+    catalogue = [{**cls.describe(), "enabled": key in enabled} for key, cls in all_providers().items()]
+    if as_json:
+        click.echo(json.dumps(catalogue, indent=2, default=str))
+        return
+    for entry in catalogue:
+        caps = ", ".join(k for k, v in entry["capabilities"].items() if v) or "—"
+        click.echo(f"{entry['key']:<20} {entry['name']:<36} {'enabled' if entry['enabled'] else 'disabled':<9} {caps}")
+
+
+@embedded_cli.command("enable")
+@click.argument("key")
+def enable_command(key: str) -> None:
+    """Enable a provider for this install (KEY or 'all')."""
+    from ..providers.registry import all_providers
+    from .install import enable_provider
+
+    keys = list(all_providers()) if key == "all" else [key]
+    for k in keys:
+        try:
+            changed = enable_provider(k)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
+        click.echo(f"{k}: {'enabled' if changed else 'already enabled'}")
+
+
+@embedded_cli.command("disable")
+@click.argument("key")
+def disable_command(key: str) -> None:
+    """Disable a provider for this install."""
+    from .install import disable_provider
+
+    click.echo(f"{key}: {'disabled' if disable_provider(key) else 'was not enabled'}")
+
+
+@embedded_cli.command("account-add")
+@click.option("--name", required=True)
+@click.option("--provider", "provider_key", required=True)
+@click.option("--admin", "admin_email", required=True, help="email of the admin user the account acts as")
+@click.option("--credential", "credentials", multiple=True, help="KEY=VALUE (repeatable)")
+@click.option("--setting", "settings", multiple=True, help="KEY=VALUE (repeatable)")
+def account_add_command(name, provider_key, admin_email, credentials, settings) -> None:
+    """Create a provider account; prints its id."""
+    from ..models import Admin
+    from .accounts import save_account
+
+    admin = Admin.query.filter_by(email=admin_email.strip().lower()).first()
+    if admin is None:
+        _fail(f"admin: no admin with email {admin_email}")
+    result = save_account(None, company_id=admin.company_id, name=name, provider_key=provider_key,
+                          admin_id=admin.id, credentials=_pairs(credentials, "credential"),
+                          settings=_pairs(settings, "setting"))
+    if not result.ok:
+        for field, message in result.errors.items():
+            click.echo(f"Error: {field}: {message}", err=True)
+        sys.exit(2)
+    click.echo(result.account.id)
+
+
+@embedded_cli.command("activate")
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--site", "site_slug", required=True)
+@click.option("--enable/--disable", "enabled", default=None)
+@click.option("--live/--not-live", "is_live", default=None)
+def activate_command(account_id, site_slug, enabled, is_live) -> None:
+    """Enable / go live with an account on a site."""
+    from ..extensions import db
+    from ..models import ProviderAccount, Site
+    from .activation import set_activation
+
+    account = db.session.get(ProviderAccount, account_id)
+    site = Site.query.filter_by(slug=site_slug).first()
+    if account is None:
+        _fail(f"account: no account {account_id}")
+    if site is None:
+        _fail(f"site: no site {site_slug!r}")
+    if enabled is False and is_live is None:
+        is_live = False
+    result = set_activation(account, site, enabled=enabled, is_live=is_live)
+    if not result.ok:
+        for field, message in result.errors.items():
+            click.echo(f"Error: {field}: {message}", err=True)
+        sys.exit(2)
+    a = result.activation
+    click.echo(f"account {account.id} on {site.slug}: enabled={a.enabled} live={a.is_live}")

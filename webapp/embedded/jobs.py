@@ -1,0 +1,8 @@
+"""RQ job entry points: ids in, one use-case call, nothing else."""
+from __future__ import annotations
+
+
+def test_connection_job(account_id: int) -> None:
+    from .accounts import run_connection_test
+
+    run_connection_test(account_id)

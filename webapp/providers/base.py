@@ -1,0 +1,174 @@
+"""The Provider contract. A provider module declares, once, what it supports and the
+settings it needs; everything else (forms, validation, masking, catalogue, contract tests)
+is generated from that declaration. Providers never touch Flask, the session or another
+provider: use-cases in ``webapp.embedded`` give them plain data and store what they return.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar, Iterator
+
+from .fields import Schema, schema
+from .http import ProviderHTTP
+from .ratelimit import RateLimit, SharedRateLimiter
+
+# How a provider's webhooks can be trusted (declared per provider).
+WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac")
+ENTITY_SCHEMAS = {
+    "site": "site_settings",
+    "product": "product_settings",
+    "category": "category_settings",
+    "site_user": "user_settings",
+    "shipping_method": "shipping_method_settings",
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    push_orders: bool = False
+    bulk_push: bool = False
+    status_webhook: bool = False
+    status_polling: bool = False
+    product_sync: bool = False
+    category_sync: bool = False
+    user_settings: bool = False
+    shipping_method_mapping: bool = False
+    webhook_subscribe: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def sync_items(self) -> list[str]:
+        """What a Synchronize run can do with this provider."""
+        items = []
+        if self.push_orders:
+            items.append("orders")
+        if self.status_polling:
+            items.append("status")
+        if self.product_sync:
+            items.append("products")
+        if self.category_sync:
+            items.append("categories")
+        return items
+
+
+@dataclass
+class RemoteProduct:
+    external_id: str
+    sku: str
+    name: str
+    price: str | None = None
+    active: bool = True
+    description: str = ""
+    category: "RemoteCategory | None" = None
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class RemoteCategory:
+    external_id: str
+    name: str
+    parent_external_id: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+class Provider:
+    key: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    docs_url: ClassVar[str] = ""
+    default_base_url: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    credentials: ClassVar[Schema] = schema()
+    account_settings: ClassVar[Schema] = schema()
+    site_settings: ClassVar[Schema] = schema()
+    product_settings: ClassVar[Schema] = schema()
+    category_settings: ClassVar[Schema] = schema()
+    user_settings: ClassVar[Schema] = schema()
+    shipping_method_settings: ClassVar[Schema] = schema()
+    # Provider status (lower-cased) -> our item status name (webapp.models.orders.ITEM_STATUSES).
+    status_map: ClassVar[dict[str, str]] = {}
+    webhook_auth: ClassVar[str] = "none"
+    rate_limit: ClassVar[RateLimit | None] = None
+    timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
+
+    def __init__(self, credentials: dict, settings: dict | None = None, *, redis=None, account_id=None):
+        self.credentials_values = dict(credentials or {})
+        self.settings = dict(settings or {})
+        self.redis = redis
+        self.account_id = account_id
+        self._http: ProviderHTTP | None = None
+
+    # ---- construction -------------------------------------------------------------
+    @classmethod
+    def for_account(cls, account, redis=None) -> "Provider":
+        if redis is None:
+            from ..queue import get_redis
+            redis = get_redis()
+        return cls(account.credentials, account.settings, redis=redis, account_id=account.id)
+
+    @classmethod
+    def schema_for(cls, entity: str) -> Schema:
+        return getattr(cls, ENTITY_SCHEMAS[entity])
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "key": cls.key, "name": cls.name, "description": cls.description, "docs_url": cls.docs_url,
+            "default_base_url": cls.default_base_url, "capabilities": cls.capabilities.as_dict(),
+            "webhook_auth": cls.webhook_auth,
+            "rate_limit": asdict(cls.rate_limit) if cls.rate_limit else None,
+            "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
+            **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
+            "status_map": cls.status_map,
+        }
+
+    @property
+    def base_url(self) -> str:
+        return self.credentials_values.get("base_url") or self.default_base_url
+
+    def secrets(self) -> list[str]:
+        return [str(self.credentials_values[name]) for name in self.credentials.secret_names
+                if self.credentials_values.get(name)]
+
+    def credential_fingerprint(self) -> str:
+        """Identifies the credential set (not the account): two accounts sharing a key share a limit."""
+        identity = "|".join(f"{k}={self.credentials_values.get(k)}" for k in sorted(self.credentials.names()))
+        return hashlib.sha256(f"{self.key}|{identity}".encode()).hexdigest()[:24]
+
+    @property
+    def http(self) -> ProviderHTTP:
+        if self._http is None:
+            self._http = self.build_http()
+        return self._http
+
+    def limiter(self) -> SharedRateLimiter | None:
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", self.rate_limit)
+
+    def build_http(self) -> ProviderHTTP:
+        """Subclasses pass their auth, error parser and rate-limit observer here."""
+        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
+
+    @property
+    def exchanges(self):
+        return self._http.exchanges if self._http else []
+
+    # ---- operations (a provider implements what its capabilities declare) ------------
+    def test_connection(self) -> str:
+        """Make the cheapest authenticated call; return a short success message or raise."""
+        raise NotImplementedError
+
+    def map_status(self, remote_status: str | None) -> str | None:
+        if not remote_status:
+            return None
+        return self.status_map.get(str(remote_status).strip().lower())
+
+    def iter_products(self) -> Iterator[RemoteProduct]:
+        raise NotImplementedError
+
+    def iter_categories(self) -> Iterator[RemoteCategory]:
+        raise NotImplementedError

@@ -1,0 +1,90 @@
+"""Typed provider errors. Use-cases decide retry/stop from these, never from HTTP codes."""
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base class. ``kind`` is one of the fixed codes shown to users."""
+
+    kind = "unknown"
+    transient = False       # worth retrying later
+    ambiguous = False       # the provider may have acted on the request (look up before re-creating)
+
+    def __init__(self, message: str, *, status: int | None = None, field_errors: dict | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field_errors = field_errors or {}
+        self.retry_after = retry_after
+
+    def messages(self) -> list[str]:
+        """The provider's own words, field by field when it gave them."""
+        if not self.field_errors:
+            return [self.message]
+        lines = [self.message] if self.message else []
+        for field, errors in self.field_errors.items():
+            for error in errors if isinstance(errors, (list, tuple)) else [errors]:
+                lines.append(f"{field}: {error}" if field else str(error))
+        return lines
+
+
+class ProviderAuthError(ProviderError):
+    kind = "invalid_credentials"
+
+
+class ProviderConnectError(ProviderError):
+    """Could not reach the provider; the request never left, so it is safe to resend."""
+
+    kind = "cannot_connect"
+    transient = True
+
+
+class ProviderTimeout(ProviderError):
+    """Sent, but no answer in time: the provider may have processed it."""
+
+    kind = "cannot_connect"
+    transient = True
+    ambiguous = True
+
+
+class ProviderRateLimited(ProviderError):
+    kind = "rate_limited"
+    transient = True
+
+
+class ProviderTransientError(ProviderError):
+    """5xx / 408: the provider failed; it may or may not have acted."""
+
+    kind = "unknown"
+    transient = True
+    ambiguous = True
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (validation, business rule). Retrying will not help."""
+
+    kind = "rejected"
+
+
+class ProviderResponseError(ProviderError):
+    """The answer could not be understood (HTML instead of JSON, truncated, hostile XML)."""
+
+    kind = "unknown"
+    transient = True
+    ambiguous = True
+
+
+class ProviderConfigError(ProviderError):
+    """Our side is not set up for this (missing mapping, required setting)."""
+
+    kind = "configuration"
+
+
+ERROR_KINDS = {
+    "invalid_credentials": "Invalid credentials",
+    "cannot_connect": "Cannot connect",
+    "rate_limited": "Rate limited",
+    "unknown": "Unknown error",
+    "rejected": "Rejected by the provider",
+    "configuration": "Configuration needed",
+}

@@ -1,0 +1,225 @@
+"""ShipStation (API V1, https://ssapi.shipstation.com).
+
+HTTP Basic with API Key / API Secret; 40 requests per minute per key pair, announced in
+X-Rate-Limit-* headers; `POST /orders/createorder` upserts on `orderKey`, which makes a
+push idempotent; SHIP_NOTIFY webhooks are unsigned and thin (only a `resource_url`, which
+is fetched with the account's own credentials, from ShipStation hosts only).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import HTTPBasicAuth
+
+from ..base import Capabilities, Provider, RemoteCategory, RemoteProduct
+from ..context import ItemPushResult, OrderContext, PushResult
+from ..errors import ProviderRejected, ProviderResponseError
+from ..fields import Field, schema
+from ..http import ProviderHTTP
+from ..ratelimit import RateLimit
+from . import mapping
+
+TIME_ZONES = (
+    ("America/Los_Angeles", "US Pacific (ShipStation default)"), ("America/Denver", "US Mountain"),
+    ("America/Chicago", "US Central"), ("America/New_York", "US Eastern"), ("UTC", "UTC"),
+    ("Europe/London", "UK"), ("Europe/Berlin", "Central Europe"), ("Australia/Sydney", "Australia East"),
+)
+ORDER_STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold",
+                  "cancelled", "rejected_fulfillment")
+PAGE_SIZE = 500
+
+
+def parse_error(response: requests.Response) -> tuple[str, dict]:
+    """V1 errors: ASP.NET {"Message", "ModelState"} or the newer {"message"}; maybe no JSON at all."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        return (text[:300] if text and not text.lstrip().startswith("<") else f"HTTP {response.status_code}"), {}
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}", {}
+    message = body.get("Message") or body.get("message") or body.get("ExceptionMessage") or ""
+    model_state = body.get("ModelState") or {}
+    if not isinstance(model_state, dict):
+        model_state = {}
+    return str(message), {str(k): v for k, v in model_state.items()}
+
+
+def rate_limit_pause(response: requests.Response) -> float | None:
+    """Seconds every worker should wait: the window is spent (Remaining 0) or we got a 429."""
+    remaining = response.headers.get("X-Rate-Limit-Remaining")
+    reset = response.headers.get("X-Rate-Limit-Reset")
+    try:
+        if response.status_code == 429 or (remaining is not None and int(remaining) <= 0):
+            return max(1.0, float(reset)) if reset is not None else 60.0
+    except ValueError:
+        return None
+    return None
+
+
+class ShipStation(Provider):
+    key = "shipstation"
+    name = "ShipStation"
+    description = "Shipping: orders go to ShipStation for labels; shipments and tracking come back."
+    docs_url = "https://docs.shipstation.com/apis/shipstation-v1"
+    default_base_url = "https://ssapi.shipstation.com"
+    capabilities = Capabilities(
+        push_orders=True, bulk_push=True, status_webhook=True, status_polling=True, product_sync=True,
+        category_sync=True, shipping_method_mapping=True, webhook_subscribe=True,
+    )
+    credentials = schema(
+        Field("api_key", "API Key", required=True, max_length=100, regex=r"[A-Za-z0-9_\-]+",
+              help="ShipStation → Settings → Account → API Settings."),
+        Field("api_secret", "API Secret", type="secret", required=True, max_length=100),
+        Field("base_url", "API URL", type="url", default=default_base_url,
+              help="Leave as is unless ShipStation support gives you another address."),
+    )
+    account_settings = schema(
+        Field("store_id", "Store ID", type="int", min=1,
+              help="ShipStation store new orders go to; empty uses the account's first manual store."),
+        Field("default_product_sku", "Default Product (SKU)", max_length=100,
+              help="Used for items whose product is not linked to a ShipStation product."),
+        Field("product_name_source", "Product name", type="choice", default="product_name",
+              choices=(("product_name", "Product Name"), ("item_name", "Item Name"))),
+        Field("time_zone", "Default time zone", type="choice", default="America/Los_Angeles", choices=TIME_ZONES,
+              help="How dates sent to and returned by ShipStation are interpreted."),
+        Field("order_status", "Status of new orders", type="choice", default="awaiting_shipment",
+              choices=(("awaiting_shipment", "Awaiting Shipment"), ("on_hold", "On Hold"))),
+    )
+    site_settings = schema(
+        Field("store_id", "Store ID for this site", type="int", min=1,
+              help="Overrides the account's store for this site's orders."),
+    )
+    product_settings = schema(
+        Field("shipstation_sku", "Linked ShipStation product (SKU)", max_length=100,
+              help="Items of this product are sent with this ShipStation SKU."),
+        Field("shipstation_product_id", "ShipStation product ID", type="int", min=1),
+    )
+    shipping_method_settings = schema(
+        Field("service", "ShipStation service", max_length=100, regex=r"[a-z0-9_]+(:[a-z0-9_]+)?",
+              help="carrier_code:service_code, e.g. ups:ups_ground. Empty uses the method's Integration ID."),
+    )
+    status_map = {
+        "shipped": "Shipped",
+        "cancelled": "Cancelled",
+        "on_hold": "On Hold",
+        "rejected_fulfillment": "On Hold",
+    }
+    webhook_auth = "resource_url"
+    rate_limit = RateLimit(limit=40, window_seconds=60)
+
+    def build_http(self) -> ProviderHTTP:
+        creds = self.credentials_values
+        return ProviderHTTP(
+            self.base_url, auth=HTTPBasicAuth(creds.get("api_key", ""), creds.get("api_secret", "")),
+            secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
+            error_parser=parse_error, rate_limit_observer=rate_limit_pause,
+        )
+
+    # ---- connection ---------------------------------------------------------------
+    def test_connection(self) -> str:
+        stores = self.http.request("GET", "/stores")
+        if not isinstance(stores, list):
+            raise ProviderResponseError("ShipStation answered /stores with something that is not a list.")
+        return f"Connected to ShipStation ({len(stores)} store{'s' if len(stores) != 1 else ''})."
+
+    # ---- push ---------------------------------------------------------------------
+    def build_payloads(self, ctx: OrderContext):
+        return mapping.build_orders(ctx, self.settings, ctx.site_settings)
+
+    def push_order(self, ctx: OrderContext) -> PushResult:
+        """createorder per shipment group; orderKey makes every retry an update, never a duplicate."""
+        ids, numbers, items = [], [], []
+        for group_items, payload in self.build_payloads(ctx):
+            stored = self.http.request("POST", "/orders/createorder", json=payload)
+            if not isinstance(stored, dict) or "orderId" not in stored:
+                raise ProviderResponseError("ShipStation did not return the stored order.")
+            ids.append(str(stored["orderId"]))
+            numbers.append(str(stored.get("orderNumber") or payload["orderNumber"]))
+            by_key = {i.get("lineItemKey"): i for i in stored.get("items") or [] if isinstance(i, dict)}
+            for item in group_items:
+                remote = by_key.get(item.external_number, {})
+                items.append(ItemPushResult(
+                    line_number=item.line_number,
+                    external_id=str(remote.get("orderItemId") or stored["orderId"]),
+                    external_number=item.external_number,
+                    external_status=str(stored.get("orderStatus") or ""),
+                ))
+        return PushResult(external_id=",".join(ids), external_number=",".join(numbers), items=items,
+                          external_status=items[0].external_status if items else "")
+
+    # ---- catalogue ----------------------------------------------------------------
+    def _pages(self, path: str, collection: str, params: dict | None = None) -> Iterator[dict]:
+        page = 1
+        while True:
+            body = self.http.request("GET", path, params={**(params or {}), "page": page, "pageSize": PAGE_SIZE})
+            if not isinstance(body, dict) or not isinstance(body.get(collection), list):
+                raise ProviderResponseError(f"ShipStation {path} answered without a {collection!r} list.")
+            yield from body[collection]
+            pages = int(body.get("pages") or 1)
+            if page >= pages:
+                return
+            page += 1
+
+    def list_products(self, limit: int = 200) -> list[dict]:
+        """A short list for mapping screens (SKU + name)."""
+        out = []
+        for product in self._pages("/products", "products"):
+            out.append({"productId": product.get("productId"), "sku": product.get("sku"), "name": product.get("name")})
+            if len(out) >= limit:
+                break
+        return out
+
+    @staticmethod
+    def _category(product: dict) -> RemoteCategory | None:
+        category = product.get("productCategory")
+        if isinstance(category, list):  # one typed client declares an array; tolerate it
+            category = category[0] if category else None
+        if not isinstance(category, dict) or category.get("categoryId") in (None, ""):
+            return None
+        return RemoteCategory(external_id=str(category["categoryId"]), name=str(category.get("name") or "Unnamed"),
+                              data={"categoryId": category["categoryId"]})
+
+    def iter_products(self) -> Iterator[RemoteProduct]:
+        for p in self._pages("/products", "products", {"showInactive": "true", "sortBy": "CreateDate"}):
+            if p.get("productId") is None or not p.get("sku"):
+                continue
+            yield RemoteProduct(
+                external_id=str(p["productId"]), sku=str(p["sku"])[:100], name=str(p.get("name") or p["sku"])[:300],
+                price=None if p.get("price") is None else str(p["price"]), active=bool(p.get("active", True)),
+                description=str(p.get("internalNotes") or ""), category=self._category(p),
+                data={k: p.get(k) for k in ("productId", "sku", "name", "price", "active", "modifyDate",
+                                            "fulfillmentSku", "warehouseLocation")},
+            )
+
+    def iter_categories(self) -> Iterator[RemoteCategory]:
+        """V1 has no category list: categories are de-duplicated from products' productCategory."""
+        seen = set()
+        for p in self._pages("/products", "products", {"showInactive": "true"}):
+            category = self._category(p)
+            if category and category.external_id not in seen:
+                seen.add(category.external_id)
+                yield category
+
+    # ---- webhooks -----------------------------------------------------------------
+    def allowed_resource_host(self, url: str) -> bool:
+        """Follow a webhook's resource_url only to ShipStation (or the configured API host)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme == "https" and (host == "shipstation.com" or host.endswith(".shipstation.com")):
+            return True
+        configured = urlsplit(self.base_url)
+        return (parts.scheme, parts.netloc.lower()) == (configured.scheme, configured.netloc.lower())
+
+    def fetch_resource(self, url: str) -> dict:
+        if not self.allowed_resource_host(url):
+            raise ProviderRejected(f"Refusing to fetch a resource_url outside ShipStation: {urlsplit(url).hostname}")
+        body = self.http.request("GET", url)
+        if not isinstance(body, dict):
+            raise ProviderResponseError("ShipStation resource_url did not return an object.")
+        return body
+
+
+PROVIDER = ShipStation

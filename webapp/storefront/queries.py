@@ -1,0 +1,207 @@
+"""Read-side queries behind the admin pages.
+
+Every list here costs a constant number of SQL statements per page, whatever the data size:
+one COUNT and one LIMIT/OFFSET page of rows, with what the page shows loaded eagerly.
+Callers pass the site ids the admin may see; nothing here knows about Flask or the session.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import joinedload, lazyload, raiseload
+
+from ..extensions import db
+from ..models import Category, Order, OrderEvent, OrderItem, Product, ShippingMethod, SiteUser
+
+PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the first row on this page (for "Showing 51–100 of 812")."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+
+def paginate(model, criteria: list, order_by: list, page: int, per_page: int = PER_PAGE,
+             options: tuple = ()) -> Page:
+    """One COUNT and one page of rows. A page past the end shows the last page instead of an
+    empty one (e.g. after a filter shrank the result)."""
+    total = db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    stmt = (select(model).where(*criteria).options(*options).order_by(*order_by)
+            .limit(per_page).offset((page - 1) * per_page))
+    return Page(list(db.session.scalars(stmt).unique()), total, page, per_page)
+
+
+def _contains(column, text: str):
+    """Case-insensitive substring match that treats % and _ in the search text literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
+# --- sites -----------------------------------------------------------------------------------
+
+def count_by_site(model, site_ids: list[int]) -> dict[int, int]:
+    """{site_id: rows of `model`} in one grouped query (products, orders, users …)."""
+    if not site_ids:
+        return {}
+    rows = db.session.execute(
+        select(model.site_id, func.count()).where(model.site_id.in_(site_ids)).group_by(model.site_id))
+    return {site_id: n for site_id, n in rows}
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+@dataclass
+class OrderFilter:
+    """What the orders list shows. `site_ids` are the sites the admin may see (the scope);
+    `site_id` narrows to one of them and is ignored if outside the scope."""
+
+    site_ids: list[int]
+    site_id: int | None = None
+    status: str | None = None
+    placed_from: date | None = None
+    placed_to: date | None = None
+
+    def criteria(self) -> list:
+        if self.site_id is not None:
+            scope = [self.site_id] if self.site_id in self.site_ids else []
+        else:
+            scope = self.site_ids
+        criteria = [Order.site_id.in_(scope) if scope else false()]
+        if self.status:
+            criteria.append(Order.status == self.status)
+        # Dates are whole UTC days: "to" includes the whole of that day.
+        if self.placed_from:
+            criteria.append(Order.placed_at >= datetime.combine(self.placed_from, time.min, timezone.utc))
+        if self.placed_to:
+            criteria.append(Order.placed_at < datetime.combine(self.placed_to + timedelta(days=1), time.min,
+                                                               timezone.utc))
+        return criteria
+
+
+def orders_page(filters: OrderFilter, page: int, per_page: int = PER_PAGE) -> Page:
+    """Newest first; ordering by (placed_at, id) matches ix_orders_placed_id and the
+    site/status filters match ix_orders_site_placed / ix_orders_status_placed.
+    Items and customer are raise-loaded: a list template that touched them would turn one
+    query per page into one query per row, so it fails loudly instead."""
+    return paginate(
+        Order, filters.criteria(), [Order.placed_at.desc(), Order.id.desc()], page, per_page,
+        options=(joinedload(Order.site), raiseload(Order.items), raiseload(Order.customer)),
+    )
+
+
+def order_events(order: Order, item: OrderItem | None = None) -> list[OrderEvent]:
+    """Audit trail, newest first (optionally one item's only; filtered through the indexed order_id)."""
+    query = OrderEvent.query.filter(OrderEvent.order_id == order.id)
+    if item is not None:
+        query = query.filter(OrderEvent.item_id == item.id)
+    return query.options(lazyload(OrderEvent.item)).order_by(
+        OrderEvent.created_at.desc(), OrderEvent.id.desc()).all()
+
+
+def preload_item_products(order: Order) -> None:
+    """Load the products linked from an order's items in one query; the items' many-to-one
+    `product` then resolves from the identity map instead of one query per item."""
+    ids = {i.product_id for i in order.items if i.product_id}
+    if ids:
+        Product.query.options(lazyload(Product.category)).filter(Product.id.in_(ids)).all()
+
+
+def customer_orders(user: SiteUser, limit: int = 10) -> tuple[list[Order], int]:
+    """A customer's latest orders and how many they placed in total."""
+    total = db.session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == user.id))
+    rows = (Order.query.filter(Order.customer_id == user.id)
+            .options(raiseload(Order.items), raiseload(Order.customer))
+            .order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit).all())
+    return rows, total or 0
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+@dataclass
+class TreeNode:
+    category: Category
+    depth: int
+    path: str
+
+
+def category_tree(site_id: int) -> list[TreeNode]:
+    """The site's categories in display order (Root first, then depth-first, siblings by name),
+    from one query. Categories cut off from Root (bad data) are listed last at depth 1 so they
+    stay reachable and fixable."""
+    cats = Category.query.filter_by(site_id=site_id).order_by(Category.name, Category.id).all()
+    children: dict[int | None, list[Category]] = {}
+    for cat in cats:
+        children.setdefault(cat.parent_id, []).append(cat)
+    out: list[TreeNode] = []
+    seen: set[int] = set()
+
+    def walk(cat: Category, depth: int, prefix: str) -> None:
+        if cat.id in seen:
+            return
+        seen.add(cat.id)
+        path = f"{prefix} / {cat.name}" if prefix else cat.name
+        out.append(TreeNode(cat, depth, path))
+        for child in children.get(cat.id, []):
+            walk(child, depth + 1, path)
+
+    roots = sorted((c for c in cats if c.parent_id is None), key=lambda c: (not c.is_root, c.name))
+    for root in roots:
+        walk(root, 0, "")
+    for cat in cats:
+        if cat.id not in seen:
+            walk(cat, 1, "…")
+    return out
+
+
+def category_paths(site_id: int) -> dict[int, str]:
+    """{category_id: "Root / Cards / Premium"} for a site, from one query."""
+    return {node.category.id: node.path for node in category_tree(site_id)}
+
+
+def product_counts_by_category(site_id: int) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Product.category_id, func.count()).where(Product.site_id == site_id).group_by(Product.category_id))
+    return {category_id: n for category_id, n in rows}
+
+
+def products_page(site_id: int, search: str, page: int, per_page: int = PER_PAGE) -> Page:
+    criteria = [Product.site_id == site_id]
+    if search:
+        criteria.append(or_(_contains(Product.sku, search), _contains(Product.name, search)))
+    # The list shows category paths from category_paths(), so skip the default category join.
+    return paginate(Product, criteria, [Product.sku, Product.id], page, per_page,
+                    options=(lazyload(Product.category),))
+
+
+def site_users_page(site_id: int, search: str, page: int, per_page: int = PER_PAGE) -> Page:
+    criteria = [SiteUser.site_id == site_id]
+    if search:
+        criteria.append(or_(*(_contains(col, search) for col in (
+            SiteUser.email, SiteUser.first_name, SiteUser.last_name, SiteUser.company_name))))
+    return paginate(SiteUser, criteria, [SiteUser.last_name, SiteUser.first_name, SiteUser.email, SiteUser.id],
+                    page, per_page)
+
+
+def shipping_methods(site_id: int) -> list[ShippingMethod]:
+    return ShippingMethod.query.filter_by(site_id=site_id).order_by(ShippingMethod.name).all()
