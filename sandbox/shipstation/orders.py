@@ -55,7 +55,7 @@ class OrderError(Exception):
         return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.model_state.items())
 
 
-class _Checker:
+class Checker:
     """Collects errors per JSON path while converting values."""
 
     def __init__(self) -> None:
@@ -184,7 +184,7 @@ def _num_text(value: Any) -> str:
 
 # --------------------------------------------------------------------------- normalisers
 
-def _address(c: _Checker, raw: dict, path: str, need_country: bool) -> dict[str, Any]:
+def _address(c: Checker, raw: dict, path: str, need_country: bool) -> dict[str, Any]:
     out: dict[str, Any] = {name: c.string(raw, name, f"{path}.{name}") for name in ADDRESS_FIELDS}
     out["residential"] = c.boolean(raw, "residential", f"{path}.residential")
     country = out["country"]
@@ -197,7 +197,7 @@ def _address(c: _Checker, raw: dict, path: str, need_country: bool) -> dict[str,
     return out
 
 
-def _weight(c: _Checker, raw: dict, name: str, path: str) -> dict[str, Any] | None:
+def _weight(c: Checker, raw: dict, name: str, path: str) -> dict[str, Any] | None:
     value = c.obj(raw, name, path)
     if value is None:
         return None
@@ -206,7 +206,7 @@ def _weight(c: _Checker, raw: dict, name: str, path: str) -> dict[str, Any] | No
             "WeightUnits": None}
 
 
-def _dimensions(c: _Checker, raw: dict, path: str) -> dict[str, Any] | None:
+def _dimensions(c: Checker, raw: dict, path: str) -> dict[str, Any] | None:
     value = c.obj(raw, "dimensions", path)
     if value is None:
         return None
@@ -215,7 +215,7 @@ def _dimensions(c: _Checker, raw: dict, path: str) -> dict[str, Any] | None:
     return out
 
 
-def _options(c: _Checker, raw: dict, path: str) -> list[dict[str, Any]]:
+def _options(c: Checker, raw: dict, path: str) -> list[dict[str, Any]]:
     value = raw.get("options")
     if value is None:
         return []
@@ -232,7 +232,7 @@ def _options(c: _Checker, raw: dict, path: str) -> list[dict[str, Any]]:
     return out
 
 
-def _item(c: _Checker, raw: Any, path: str) -> dict[str, Any] | None:
+def _item(c: Checker, raw: Any, path: str) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         c.error(path, f"Error converting value {_show(raw)} to type 'OrderItem'.")
         return None
@@ -256,7 +256,7 @@ def _item(c: _Checker, raw: Any, path: str) -> dict[str, Any] | None:
     return item
 
 
-def _advanced(c: _Checker, raw: dict, path: str) -> dict[str, Any]:
+def _advanced(c: Checker, raw: dict, path: str) -> dict[str, Any]:
     value = c.obj(raw, "advancedOptions", path) or {}
     out: dict[str, Any] = {
         "warehouseId": c.integer(value, "warehouseId", f"{path}.warehouseId"),
@@ -270,7 +270,7 @@ def _advanced(c: _Checker, raw: dict, path: str) -> dict[str, Any]:
 
 def validate_order(raw: Any, param: str = "order") -> dict[str, Any]:
     """Return the normalised writable fields of an order or raise OrderError."""
-    c = _Checker()
+    c = Checker()
     if raw is None:
         raise OrderError({param: [f"The {param} field is required."]})
     if not isinstance(raw, dict):

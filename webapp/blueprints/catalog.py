@@ -55,10 +55,15 @@ def new_product(site_slug):
     site = site_or_404(site_slug)
     form = ProductForm()
     form.category_id.choices = _category_choices(site.id)
-    if form.validate_on_submit() and _save(form, catalog.create_product, site, **form.values()):
-        product = Product.query.filter_by(site_id=site.id, sku=form.sku.data).one()
-        flash(f"Product {product.sku} created. It stays inactive until you switch it on.", "success")
-        return redirect(url_for(".product", site_slug=site.slug, product_id=product.id))
+    if form.validate_on_submit():
+        try:
+            product = catalog.create_product(site, **form.values())
+        except catalog.CatalogError as err:
+            form[err.field].errors.append(str(err))
+        else:
+            note = "" if product.active else " It stays inactive until you switch it on."
+            flash(f"Product {product.sku} created.{note}", "success")
+            return redirect(url_for(".product", site_slug=site.slug, product_id=product.id))
     return render_template("catalog/product_new.html", site=site, form=form, section="products"), \
         400 if request.method == "POST" else 200
 
@@ -93,7 +98,7 @@ def _render_or_405(template: str, form, **context):
 @login_required
 def categories(site_slug):
     site = site_or_404(site_slug)
-    root = Category.root_for(site)  # first visit of a new site creates its Root
+    root = catalog.ensure_root(site)  # first visit of a new site creates its Root
     tree = queries.category_tree(site.id)
     form = NewCategoryForm()
     form.parent_id.choices = [(n.category.id, n.path) for n in tree]

@@ -133,6 +133,15 @@ def update_product(product: Product, **fields) -> None:
 
 # --- categories ------------------------------------------------------------------------------
 
+def ensure_root(site: Site) -> Category:
+    """The site's Root category, created and committed if the site has none yet."""
+    root = Category.query.filter_by(site_id=site.id, is_root=True).first()
+    if root is None:
+        root = Category.root_for(site)
+        db.session.commit()
+    return root
+
+
 def _sibling_clash(site_id: int, parent_id: int | None, name: str, exclude_id: int | None) -> bool:
     stmt = select(Category.id).where(Category.site_id == site_id, Category.parent_id == parent_id,
                                      func.lower(Category.name) == name.lower())
