@@ -22,6 +22,7 @@ os.environ.setdefault("INSTANCE_PATH", str(_TMP / "instance"))
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("CREDENTIALS_KEY", "q3ZtM2Gd2c2vH1m8b0m1k2z9y8x7w6v5u4t3s2r1q0A=")
 os.environ.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")
+os.environ.setdefault("PUSH_BACKOFF_BASE", "0.5")  # retries within a test's patience
 if not os.environ.get("TEST_DATABASE_URL"):
     os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
 _embedded_redis = None
@@ -112,10 +113,12 @@ def worker_env(app) -> dict:
 def run_worker(app):
     """run_worker() runs a real `python worker.py --burst` process until the queue is empty."""
 
-    def _run(timeout: float = 60) -> subprocess.CompletedProcess:
+    def _run(timeout: float = 60, **env) -> subprocess.CompletedProcess:
+        # Burst with the scheduler: jobs scheduled for retry and already due are run too.
         result = subprocess.run(
-            [sys.executable, str(ROOT / "worker.py"), "--burst", "--no-scheduler"],
-            env=worker_env(app), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+            [sys.executable, str(ROOT / "worker.py"), "--burst"],
+            env={**worker_env(app), **{k: str(v) for k, v in env.items()}}, cwd=ROOT, capture_output=True,
+            text=True, timeout=timeout,
         )
         assert result.returncode == 0, result.stderr[-4000:]
         return result

@@ -82,6 +82,7 @@ class Factory:
             item = OrderItem(line_number=line, sku=spec.pop("sku", f"SKU-{line}"),
                              name=spec.pop("name", f"Item {line}"), quantity=spec.pop("quantity", 100),
                              unit_price=spec.pop("unit_price", 0.25), ship_to=spec.pop("ship_to", dict(ADDRESS)),
+                             status=spec.pop("status", "Order Received"), approval=spec.pop("approval", "pending"),
                              **spec)
             for kind, state in files:
                 item.files.append(ItemFile(kind=kind, state=state, url=f"https://files.example.test/{line}.pdf"))

@@ -37,6 +37,8 @@ def create_app(config_object=None) -> Flask:
     register_blueprints(app)
     from .cli import register_cli
     register_cli(app)
+    from .embedded import hooks
+    hooks.init_app(app)
     return app
 
 

@@ -6,3 +6,9 @@ def test_connection_job(account_id: int) -> None:
     from .accounts import run_connection_test
 
     run_connection_test(account_id)
+
+
+def push_order_job(push_id: int) -> str:
+    from .push import run_push
+
+    return run_push(push_id)

@@ -126,3 +126,63 @@ class ProviderExchange(db.Model):
     response_body = db.Column(db.Text, nullable=False, default="")
     error = db.Column(db.String(200), nullable=False, default="")
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+# ---- order push ---------------------------------------------------------------------
+PUSH_WAITING, PUSH_QUEUED, PUSH_PUSHING, PUSH_PUSHED, PUSH_FAILED = "waiting", "queued", "pushing", "pushed", "failed"
+PUSH_STATES = (PUSH_WAITING, PUSH_QUEUED, PUSH_PUSHING, PUSH_PUSHED, PUSH_FAILED)
+
+
+class OrderPush(db.Model):
+    """One per (order, account): where this order stands with that provider account."""
+
+    __tablename__ = "order_pushes"
+    __table_args__ = (
+        db.UniqueConstraint("order_id", "account_id"),
+        db.Index("ix_order_pushes_account_state", "account_id", "state"),
+        db.Index("ix_order_pushes_state_lease", "state", "lease_until"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False)
+    state = db.Column(db.String(10), nullable=False, default=PUSH_WAITING)
+    reasons = db.Column(db.JSON, nullable=False, default=list)      # why it is waiting
+    errors = db.Column(db.JSON, nullable=False, default=list)       # the provider's words, line by line
+    error_kind = db.Column(db.String(30), nullable=True)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    # Stable across retries: the provider idempotency key / lookup reference and our numbers.
+    idempotency_key = db.Column(db.String(120), nullable=False)
+    reference = db.Column(db.String(120), nullable=False)             # the number we ask for / look up by
+    external_number = db.Column(db.String(200), nullable=True)       # the number the provider shows
+    external_id = db.Column(db.String(200), nullable=True)
+    external_status = db.Column(db.String(100), nullable=True)
+    pushed_at = db.Column(UTCDateTime, nullable=True)
+    queued_at = db.Column(UTCDateTime, nullable=True)
+    next_attempt_at = db.Column(UTCDateTime, nullable=True)
+    lease_until = db.Column(UTCDateTime, nullable=True)             # a worker holds it until then
+    ambiguous = db.Column(db.Boolean, nullable=False, default=False)  # last attempt may have reached the provider
+    status_synced_at = db.Column(UTCDateTime, nullable=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    order = db.relationship("Order")
+    account = db.relationship("ProviderAccount")
+    items = db.relationship("ItemPush", back_populates="push", cascade="all, delete-orphan", lazy="selectin")
+
+
+class ItemPush(db.Model):
+    """One per (order item, account): the item's identity and status in the external system."""
+
+    __tablename__ = "item_pushes"
+    __table_args__ = (db.UniqueConstraint("push_id", "item_id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    push_id = db.Column(db.ForeignKey("order_pushes.id", ondelete="CASCADE"), nullable=False, index=True)
+    item_id = db.Column(db.ForeignKey("order_items.id", ondelete="CASCADE"), nullable=False, index=True)
+    external_number = db.Column(db.String(120), nullable=False)
+    external_id = db.Column(db.String(200), nullable=True)
+    external_status = db.Column(db.String(100), nullable=True)
+    pushed_at = db.Column(UTCDateTime, nullable=True)
+    status_synced_at = db.Column(UTCDateTime, nullable=True)
+
+    push = db.relationship("OrderPush", back_populates="items")
+    item = db.relationship("OrderItem")

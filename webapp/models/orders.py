@@ -81,7 +81,8 @@ class Order(db.Model):
         elif any(i.status == ON_HOLD for i in live):
             self.status = ON_HOLD
         else:
-            self.status = min(live, key=lambda i: ITEM_STATUSES.index(i.status)).status
+            rank = {status: n for n, status in enumerate(ITEM_STATUSES)}
+            self.status = min(live, key=lambda i: rank.get(i.status, 0)).status or ORDER_RECEIVED
 
     @property
     def computed_total(self):

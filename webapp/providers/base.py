@@ -94,20 +94,28 @@ class Provider:
     rate_limit: ClassVar[RateLimit | None] = None
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
 
-    def __init__(self, credentials: dict, settings: dict | None = None, *, redis=None, account_id=None):
+    def __init__(self, credentials: dict, settings: dict | None = None, *, redis=None, account_id=None,
+                 timeout: tuple[float, float] | None = None):
         self.credentials_values = dict(credentials or {})
         self.settings = dict(settings or {})
         self.redis = redis
         self.account_id = account_id
+        if timeout is not None:
+            self.timeout = timeout
         self._http: ProviderHTTP | None = None
 
     # ---- construction -------------------------------------------------------------
     @classmethod
     def for_account(cls, account, redis=None) -> "Provider":
+        from flask import current_app
+
         if redis is None:
             from ..queue import get_redis
             redis = get_redis()
-        return cls(account.credentials, account.settings, redis=redis, account_id=account.id)
+        config = current_app.config
+        timeout = (min(cls.timeout[0], config["PROVIDER_CONNECT_TIMEOUT"]),
+                   min(cls.timeout[1], config["PROVIDER_READ_TIMEOUT"]))
+        return cls(account.credentials, account.settings, redis=redis, account_id=account.id, timeout=timeout)
 
     @classmethod
     def schema_for(cls, entity: str) -> Schema:

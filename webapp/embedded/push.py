@@ -1,0 +1,279 @@
+"""Pushing orders to provider accounts, exactly once.
+
+State lives in OrderPush (one row per order and account). Every transition is a
+conditional UPDATE, so a double click, two workers or a retried job cannot both act:
+  waiting/failed/pushed --request--> queued --claim--> pushing --> pushed | failed | queued (retry)
+A worker holds a pushing row under a lease; a killed worker's lease expires and the row
+is queued again. Re-sending is safe because every push carries the same idempotency key
+(ShipStation orderKey upsert) or, for providers without one, looks the order up first.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+
+from ..extensions import db
+from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
+                      OrderPush, ProviderAccount, SiteActivation, utcnow)
+from ..providers import errors as pe
+from .accounts import record_exchanges
+from .context import build_order_context, item_external_number
+from .eligibility import check
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)          # longer than any single push may take (job_timeout below)
+JOB_TIMEOUT = 240
+BACKOFF_CAP = 600.0
+STALE_QUEUED = timedelta(minutes=2)    # a queued row with no progress this long gets a new job
+
+
+class NotEligible(Exception):
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass
+class Requested:
+    account: ProviderAccount
+    queued: bool
+    message: str
+
+
+def order_reference(order: Order, account: ProviderAccount) -> str:
+    """Our order number in the external system: unique per account, stable, recognisable."""
+    return f"{order.number}-ES{account.id}"
+
+
+def idempotency_key(order: Order, account: ProviderAccount) -> str:
+    return f"es{account.id}-o{order.id}-{order.number}"[:120]
+
+
+def _live_activations(order: Order, account_id: int | None = None) -> list[SiteActivation]:
+    query = SiteActivation.query.filter_by(site_id=order.site_id, enabled=True, is_live=True)
+    if account_id is not None:
+        query = query.filter_by(account_id=account_id)
+    return [a for a in query.order_by(SiteActivation.account_id).all()
+            if a.account.provider.capabilities.push_orders]
+
+
+def _ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
+    push = OrderPush.query.filter_by(order_id=order.id, account_id=account.id).first()
+    if push is None:
+        push = OrderPush(order_id=order.id, account_id=account.id, state=PUSH_WAITING, reasons=[], errors=[],
+                         idempotency_key=idempotency_key(order, account), reference=order_reference(order, account))
+        db.session.add(push)
+        db.session.flush()
+    return push
+
+
+def _to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
+    """Atomically move to queued; False when another click/job already did."""
+    result = db.session.execute(
+        update(OrderPush).where(OrderPush.id == push_id, OrderPush.state.in_(allowed_from))
+        .values(state=PUSH_QUEUED, queued_at=utcnow(), next_attempt_at=None, reasons=[], updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def _enqueue(push_id: int, delay: float = 0) -> None:
+    from ..queue import get_queue
+
+    kwargs = dict(job_id=f"push-{push_id}-{uuid.uuid4().hex[:10]}", job_timeout=JOB_TIMEOUT,
+                  result_ttl=600, failure_ttl=7 * 86400, description=f"push order (push #{push_id})")
+    queue = get_queue()
+    if delay > 0:
+        queue.enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.push_order_job", push_id, **kwargs)
+    else:
+        queue.enqueue("webapp.embedded.jobs.push_order_job", push_id, **kwargs)
+
+
+def queue_automatic_pushes(order_id: int) -> list[int]:
+    """Called after a committed order change: queue a push to every live account once the
+    order qualifies; otherwise record why it is waiting. Never re-pushes a pushed order."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return []
+    activations = _live_activations(order)
+    if not activations:
+        return []
+    eligibility = check(order)
+    queued = []
+    for activation in activations:
+        push = _ensure_push(order, activation.account)
+        if not eligibility.ok:
+            if push.state == PUSH_WAITING:
+                push.reasons = eligibility.reasons
+            continue
+        if push.state == PUSH_WAITING and _to_queued(push.id, (PUSH_WAITING,)):
+            queued.append(push.id)
+    db.session.commit()
+    for push_id in queued:
+        _enqueue(push_id)
+    return queued
+
+
+def request_push(order: Order, account_id: int | None = None) -> list[Requested]:
+    """The Push Order button / CLI: resubmit to every live account (or one). Refuses with
+    the reasons when the order does not qualify. A push already queued or running is left
+    alone, so a double click gives one job."""
+    eligibility = check(order)
+    if not eligibility.ok:
+        raise NotEligible(eligibility.reasons)
+    activations = _live_activations(order, account_id)
+    if not activations:
+        raise NotEligible(["No account is enabled and live for this order's site."
+                           if account_id is None else "That account is not enabled and live on this order's site."])
+    outcome, to_enqueue = [], []
+    for activation in activations:
+        push = _ensure_push(order, activation.account)
+        if _to_queued(push.id, (PUSH_WAITING, PUSH_FAILED, PUSH_PUSHED)):
+            to_enqueue.append(push.id)
+            outcome.append(Requested(activation.account, True, "queued"))
+        else:
+            outcome.append(Requested(activation.account, False, f"already {push.state}"))
+    db.session.commit()
+    for push_id in to_enqueue:
+        _enqueue(push_id)
+    return outcome
+
+
+# ---- the job --------------------------------------------------------------------------
+
+def _claim(push_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(OrderPush)
+        .where(OrderPush.id == push_id,
+               or_(OrderPush.state == PUSH_QUEUED,
+                   (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now)))
+        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + LEASE, updated_at=now)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_push(push_id: int) -> str:
+    if not _claim(push_id):
+        log.info("push skipped push=%s (not queued, or held by another worker)", push_id)
+        return "skipped"
+    push = db.session.get(OrderPush, push_id)
+    order, account = push.order, push.account
+    activation = SiteActivation.query.filter_by(site_id=order.site_id, account_id=account.id).first()
+    if activation is None or not (activation.enabled and activation.is_live):
+        return _back_to_waiting(push, ["The site is no longer live for this account."])
+    eligibility = check(order)
+    if not eligibility.ok:
+        return _back_to_waiting(push, eligibility.reasons)
+
+    client = account.client()
+    try:
+        ctx = build_order_context(order, push, activation, eligibility.items)
+        item_ids = {item.line_number: item.id for item in eligibility.items}
+        was_ambiguous = push.ambiguous
+        db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
+        result = None
+        if was_ambiguous and hasattr(client, "find_order"):
+            result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
+        if result is None:
+            result = client.push_order(ctx)
+    except pe.ProviderError as exc:
+        return _failed_attempt(push_id, exc, client)
+    except Exception as exc:  # a bug must still leave a visible, non-running state
+        log.exception("push crashed push=%s", push_id)
+        return _failed_attempt(push_id, pe.ProviderError(f"Unexpected error: {type(exc).__name__}: {exc}"), client)
+    return _succeeded(push_id, result, item_ids, client)
+
+
+def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:
+    push.state, push.reasons, push.lease_until = PUSH_WAITING, reasons, None
+    db.session.commit()
+    return "waiting"
+
+
+def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
+    push = db.session.get(OrderPush, push_id)
+    now = utcnow()
+    push.state, push.pushed_at, push.errors, push.error_kind = PUSH_PUSHED, now, [], None
+    push.external_id, push.external_number = result.external_id, result.external_number
+    push.external_status, push.ambiguous, push.lease_until, push.next_attempt_at = (
+        result.external_status or None, False, None, None)
+    existing = {ip.item_id: ip for ip in push.items}
+    for item_result in result.items:
+        item_id = item_ids.get(item_result.line_number)
+        if item_id is None:
+            continue
+        row = existing.get(item_id)
+        if row is None:
+            row = ItemPush(push=push, item_id=item_id, external_number="")
+            db.session.add(row)
+        row.external_id = item_result.external_id
+        row.external_number = item_result.external_number or item_external_number(push, item_result.line_number)
+        row.external_status = item_result.external_status or None
+        row.pushed_at = now
+    record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
+    db.session.commit()
+    log.info("push ok push=%s order=%s account=%s external=%s", push_id, push.order_id, push.account_id,
+             push.external_id)
+    return "pushed"
+
+
+def backoff(attempt: int) -> float:
+    """Full jitter: spreads retries so a provider outage does not end in a synchronized storm."""
+    base = current_app.config["PUSH_BACKOFF_BASE"]
+    return random.uniform(base, max(base, min(BACKOFF_CAP, base * 2 ** max(0, attempt - 1))))
+
+
+def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
+    db.session.rollback()
+    push = db.session.get(OrderPush, push_id)
+    push.ambiguous = push.ambiguous or exc.ambiguous
+    push.lease_until = None
+    if isinstance(exc, pe.ProviderRateLimited):
+        push.attempts = max(0, push.attempts - 1)  # waiting for a window is not a failed attempt
+    record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
+    retry = exc.transient and push.attempts < current_app.config["PUSH_MAX_ATTEMPTS"]
+    if retry:
+        delay = exc.retry_after if exc.retry_after is not None else backoff(push.attempts)
+        push.state, push.next_attempt_at = PUSH_QUEUED, utcnow() + timedelta(seconds=delay)
+        push.errors = [f"Attempt {push.attempts} failed, retrying in {delay:.0f}s: {' '.join(exc.messages())}"]
+        push.error_kind = exc.kind
+        db.session.commit()
+        _enqueue(push_id, delay=delay)
+        log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
+        return "retrying"
+    push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
+    if isinstance(exc, pe.ProviderAuthError):
+        push.account.auth_state = "needs_reauth"
+    db.session.commit()
+    log.warning("push failed push=%s kind=%s errors=%s", push_id, exc.kind, push.errors)
+    return "failed"
+
+
+def recover_stale_pushes() -> int:
+    """Re-enqueue pushes whose job was lost (worker killed, Redis flushed): leases that
+    expired, and queued rows overdue by STALE_QUEUED. Safe to run from any process."""
+    now = utcnow()
+    stale = OrderPush.query.filter(or_(
+        (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now),
+        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at.is_(None))
+        & (OrderPush.queued_at < now - STALE_QUEUED),
+        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at < now - STALE_QUEUED),
+    )).with_entities(OrderPush.id).limit(500).all()
+    ids = [row.id for row in stale]
+    if ids:
+        db.session.execute(update(OrderPush).where(OrderPush.id.in_(ids))
+                           .values(queued_at=now, next_attempt_at=None))
+        db.session.commit()
+    for push_id in ids:
+        _enqueue(push_id)
+    if ids:
+        log.warning("recovered %s stale pushes", len(ids))
+    return len(ids)
