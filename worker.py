@@ -42,6 +42,11 @@ def main(argv=None) -> int:
     with app.app_context():
         configure_mappers()
         connection = get_redis()
+        if not args.burst and not args.no_scheduler:
+            from webapp.embedded.maintenance import ensure_scheduled
+            from webapp.queue import get_queue
+
+            ensure_scheduled(connection, get_queue())
     worker = HubWorker(args.queues.split(","), connection=connection)
     worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
     return 0

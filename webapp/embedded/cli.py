@@ -117,3 +117,70 @@ def activate_command(account_id, site_slug, enabled, is_live) -> None:
         sys.exit(2)
     a = result.activation
     click.echo(f"account {account.id} on {site.slug}: enabled={a.enabled} live={a.is_live}")
+
+
+@embedded_cli.command("push")
+@click.argument("order_number")
+@click.option("--account", "account_id", type=int, help="only this account")
+def push_command(order_number: str, account_id: int | None) -> None:
+    """Queue a push of ORDER_NUMBER to its site's live accounts (refused with reasons when not eligible)."""
+    from ..models import Order
+    from .push import NotEligible, request_push
+
+    order = Order.query.filter_by(number=order_number).first()
+    if order is None:
+        _fail(f"order: no order {order_number!r}")
+    try:
+        outcome = request_push(order, account_id)
+    except NotEligible as exc:
+        click.echo(f"Order {order_number} cannot be pushed:", err=True)
+        for reason in exc.reasons:
+            click.echo(f"  - {reason}", err=True)
+        sys.exit(1)
+    for requested in outcome:
+        click.echo(f"account {requested.account.id} ({requested.account.name}): {requested.message}")
+
+
+def order_status_report(order) -> dict:
+    from ..models import OrderPush
+
+    pushes = OrderPush.query.filter_by(order_id=order.id).order_by(OrderPush.account_id).all()
+    iso = lambda value: value.isoformat() if value else None  # noqa: E731
+    by_item = {item.id: item for item in order.items}
+    return {
+        "order": order.number, "site": order.site.slug,
+        "accounts": [{
+            "account_id": p.account_id, "account": p.account.name, "provider": p.account.provider_key,
+            "state": p.state, "external_id": p.external_id, "external_number": p.external_number,
+            "reference": p.reference, "pushed_at": iso(p.pushed_at), "attempts": p.attempts,
+            "errors": p.errors or [], "reasons": p.reasons or [], "external_status": p.external_status,
+            "items": [{"number": by_item[ip.item_id].number if ip.item_id in by_item else None,
+                       "external_number": ip.external_number, "external_id": ip.external_id,
+                       "external_status": ip.external_status, "pushed_at": iso(ip.pushed_at)}
+                      for ip in sorted(p.items, key=lambda ip: ip.item_id)],
+        } for p in pushes],
+    }
+
+
+@embedded_cli.command("status")
+@click.argument("order_number")
+@click.option("--json", "as_json", is_flag=True)
+def status_command(order_number: str, as_json: bool) -> None:
+    """Push state of ORDER_NUMBER per account, and per item."""
+    from ..models import Order
+
+    order = Order.query.filter_by(number=order_number).first()
+    if order is None:
+        _fail(f"order: no order {order_number!r}")
+    report = order_status_report(order)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    if not report["accounts"]:
+        click.echo(f"{order_number}: not pushed to any account")
+    for a in report["accounts"]:
+        click.echo(f"{a['account']} [{a['provider']}]: {a['state']} {a['external_number'] or ''}".rstrip())
+        for line in a["errors"] + a["reasons"]:
+            click.echo(f"  - {line}")
+        for item in a["items"]:
+            click.echo(f"  {item['number']} -> {item['external_number']} ({item['external_status'] or 'no status'})")
