@@ -12,6 +12,7 @@ BLUEPRINTS = [
     "orders",
     "preferences",
     "embedded",
+    "order_push",
 ]
 
 

@@ -1,0 +1,62 @@
+"""Order and item → Embedded Services tabs: push state per account, live refresh, Push Order."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from markupsafe import Markup
+
+from ..embedded import push as push_uc
+from ..embedded import push_view
+from .access import item_or_404, order_or_404
+from .tabs import Tab, register_tab
+
+bp = Blueprint("order_push", __name__)
+
+
+def _order_panel(order) -> str:
+    rows = push_view.order_pushes(order)
+    return render_template("embedded/_order_push_panel.html", order=order, rows=rows,
+                           polling=push_view.any_active(rows))
+
+
+def _item_panel(item) -> str:
+    pushes = push_view.item_pushes(item)
+    failed = any(ip.push.state == "failed" for ip in pushes)
+    return render_template("embedded/_item_push_panel.html", item=item, order=item.order, item_pushes=pushes,
+                           failed=failed)
+
+
+register_tab("order", Tab("embedded", "Embedded Services", lambda order: Markup(_order_panel(order)),
+                          visible=push_view.order_tab_visible, order=90))
+register_tab("order_item", Tab("embedded", "Embedded Services", lambda item: Markup(_item_panel(item)),
+                               visible=push_view.item_tab_visible, order=90))
+
+
+@bp.get("/orders/<order_number>/embedded/panel")
+@login_required
+def order_panel(order_number):
+    return _order_panel(order_or_404(order_number))
+
+
+@bp.post("/orders/<order_number>/embedded/push")
+@login_required
+def push(order_number):
+    order = order_or_404(order_number)
+    account_id = request.form.get("account_id", type=int)
+    try:
+        outcome = push_uc.request_push(order, account_id)
+        queued = [r.account.name for r in outcome if r.queued]
+        busy = [f"{r.account.name} ({r.message})" for r in outcome if not r.queued]
+        if queued:
+            flash(f"Order {order.number} queued for {', '.join(queued)}.", "success")
+        if busy:
+            flash(f"Left alone: {', '.join(busy)}.", "info")
+    except push_uc.NotEligible as exc:
+        flash("This order cannot be pushed: " + " ".join(exc.reasons), "danger")
+    if request.headers.get("HX-Request") and request.form.get("panel") == "order":
+        return _order_panel(order)
+    line = request.form.get("line", type=int)
+    if line:
+        item = item_or_404(order, line)
+        return redirect(url_for("orders.item", order_number=order.number, line=item.line_number, tab="embedded"))
+    return redirect(url_for("orders.detail", order_number=order.number, tab="embedded"))
