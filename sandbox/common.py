@@ -7,8 +7,11 @@ two test servers) never share orders, counters or fault settings.
 `install_common(bp, key)` gives a simulator blueprint, under ``<prefix>/_sim/``:
 
 * a request recorder (``GET``/``DELETE /_sim/requests``),
-* a fault injector (``GET``/``POST``/``DELETE /_sim/faults``),
-* a scriptable clock (``GET``/``POST``/``DELETE /_sim/clock``).
+* a fault injector (``GET``/``POST``/``DELETE /_sim/faults``; POST merges the given
+  settings into the current ones and appends ``fail_next`` entries, DELETE resets),
+* a scriptable clock (``GET``/``POST``/``DELETE /_sim/clock``): ``{"now": iso}`` freezes
+  it there (``"frozen": false`` lets it run from there), ``{"advance_seconds": n}`` moves
+  it, DELETE returns to real time. Simulators stamp their records with it.
 
 Control routes (anything under ``<prefix>/_sim/``) are never recorded, faulted or
 authenticated; they exist for tests and demos only.

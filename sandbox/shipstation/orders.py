@@ -8,6 +8,7 @@ strings for numbers); objects and arrays in scalar slots are refused.
 """
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -21,6 +22,8 @@ CONFIRMATIONS = ("none", "delivery", "signature", "adult_signature", "direct_sig
 WEIGHT_UNITS = ("pounds", "ounces", "grams")
 DIMENSION_UNITS = ("inches", "centimeters")
 MAX_ORDER_NUMBER = 50
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1   # .NET Int32, as the real binder uses
+MAX_DECIMAL = 7.9e28                          # about .NET decimal's range
 INVALID = "The request is invalid."
 
 ADDRESS_FIELDS = ("name", "company", "street1", "street2", "street3", "city", "state",
@@ -92,15 +95,18 @@ class Checker:
         value = obj.get(name)
         if value is None:
             return None
+        number: float | None = None
         if isinstance(value, str):
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        self.error(path, f"Could not convert {_show(value)} to decimal.")
-        return None
+            number = float(value)
+        if number is None or not math.isfinite(number) or abs(number) > MAX_DECIMAL:
+            self.error(path, f"Could not convert {_show(value)} to decimal.")
+            return None
+        return number
 
     def integer(self, obj: dict, name: str, path: str, minimum: int | None = None) -> int | None:
         value = obj.get(name)
@@ -113,7 +119,7 @@ class Checker:
             result = int(value)
         elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
             result = int(value)
-        if result is None:
+        if result is None or not INT32_MIN <= result <= INT32_MAX:
             self.error(path, f"Could not convert {_show(value)} to integer.")
             return None
         if minimum is not None and result < minimum:

@@ -80,6 +80,7 @@ class AccountData:
     tags: list[dict[str, Any]] = field(default_factory=list)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     customers: dict[str, int] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # webhook POST results
 
 
 @dataclass

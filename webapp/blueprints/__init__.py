@@ -13,6 +13,7 @@ BLUEPRINTS = [
     "preferences",
     "embedded",
     "order_push",
+    "webhooks",
 ]
 
 

@@ -144,3 +144,31 @@ def record_exchanges(account_id: int, subject_type: str, subject_id: int | None,
             account_id=account_id, subject_type=subject_type, subject_id=subject_id, method=x.method,
             url=x.url[:2000], status=x.status, duration_ms=x.duration_ms, request_body=x.request_body,
             response_body=x.response_body, error=x.error[:200], created_at=x.at))
+
+
+# ---- webhook subscription ------------------------------------------------------------
+
+def request_webhook_subscription(account: ProviderAccount, target_url: str) -> None:
+    from ..queue import enqueue
+
+    if not account.provider.capabilities.webhook_subscribe:
+        raise AccountError(f"{account.provider.name} webhooks cannot be subscribed through its API.")
+    account.webhook_subscription = {"state": "queued", "target_url": target_url, "at": utcnow().isoformat()}
+    db.session.commit()
+    enqueue("webapp.embedded.jobs.subscribe_webhook_job", account.id, target_url, job_timeout=120,
+            result_ttl=300, failure_ttl=86400)
+
+
+def run_webhook_subscription(account_id: int, target_url: str) -> None:
+    account = db.session.get(ProviderAccount, account_id)
+    if account is None:
+        return
+    client = account.client()
+    try:
+        result = client.subscribe_webhook(target_url)
+        account.webhook_subscription = {"state": "ok", "at": utcnow().isoformat(), **result}
+    except pe.ProviderError as exc:
+        account.webhook_subscription = {"state": "failed", "at": utcnow().isoformat(), "target_url": target_url,
+                                        "kind": exc.kind, "message": " ".join(exc.messages())[:500]}
+    record_exchanges(account.id, "account", account.id, client.exchanges)
+    db.session.commit()

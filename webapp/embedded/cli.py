@@ -184,3 +184,76 @@ def status_command(order_number: str, as_json: bool) -> None:
             click.echo(f"  - {line}")
         for item in a["items"]:
             click.echo(f"  {item['number']} -> {item['external_number']} ({item['external_status'] or 'no status'})")
+
+
+def run_report(run) -> dict:
+    iso = lambda value: value.isoformat() if value else None  # noqa: E731
+    return {"id": run.id, "account_id": run.account_id, "site": run.site.slug if run.site else None,
+            "scope": run.scope, "items": run.items, "state": run.state, "started_by": run.started_by,
+            "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "skipped": run.skipped,
+            "failed": run.failed, "progress": {"done": run.progress_done, "total": run.progress_total},
+            "error": run.error, "queued_at": iso(run.queued_at), "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at)}
+
+
+@embedded_cli.command("sync")
+@click.option("--site", "site_slug", help="one site (slug)")
+@click.option("--all", "all_sites", is_flag=True, help="global synchronization: every site where it is live")
+@click.option("--account", "account_id", type=int, help="only this account (default: every live one)")
+@click.option("--items", required=True, help="comma list of: orders,status,products,categories")
+def sync_command(site_slug, all_sites, account_id, items) -> None:
+    """Queue a synchronization run and print its id (one line per account)."""
+    from ..extensions import db
+    from ..models import ProviderAccount, Site, SiteActivation
+    from .runs import RunRefused, request_run
+
+    if bool(site_slug) == bool(all_sites):
+        _fail("give exactly one of --site SITE or --all")
+    wanted = [i.strip() for i in items.split(",") if i.strip()]
+    site = None
+    if site_slug:
+        site = Site.query.filter_by(slug=site_slug).first()
+        if site is None:
+            _fail(f"site: no site {site_slug!r}")
+    query = SiteActivation.query.filter_by(enabled=True, is_live=True)
+    if site is not None:
+        query = query.filter_by(site_id=site.id)
+    account_ids = sorted({a.account_id for a in query.all()})
+    if account_id is not None:
+        if account_id not in account_ids:
+            _fail(f"account: {account_id} is not enabled and live {'on ' + site.slug if site else 'on any site'}")
+        account_ids = [account_id]
+    if not account_ids:
+        _fail("no account is enabled and live there")
+    failures = 0
+    for aid in account_ids:
+        account = db.session.get(ProviderAccount, aid)
+        try:
+            run = request_run(account, wanted, started_by="cli", site=site)
+            click.echo(run.id)
+        except RunRefused as exc:
+            click.echo(f"Error: account {aid}: {exc}", err=True)
+            failures += 1
+    if failures:
+        sys.exit(2)
+
+
+@embedded_cli.command("run")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def run_command(run_id: int, as_json: bool) -> None:
+    """State and counters of a synchronization run."""
+    from ..extensions import db
+    from ..models import RunLogLine, SyncRun
+
+    run = db.session.get(SyncRun, run_id)
+    if run is None:
+        _fail(f"run: no run {run_id}")
+    report = run_report(run)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"run {run.id} [{run.scope}] {run.state}: {run.created} created, {run.updated} updated, "
+               f"{run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed")
+    for line in RunLogLine.query.filter_by(run_id=run.id).order_by(RunLogLine.id).limit(200):
+        click.echo(f"  {line.level:<7} {line.message}")

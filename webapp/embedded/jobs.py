@@ -12,3 +12,21 @@ def push_order_job(push_id: int) -> str:
     from .push import run_push
 
     return run_push(push_id)
+
+
+def sync_run_job(run_id: int) -> str:
+    from .runs import execute_run
+
+    return execute_run(run_id)
+
+
+def process_webhook_job(event_id: int) -> str:
+    from .webhooks import process
+
+    return process(event_id)
+
+
+def subscribe_webhook_job(account_id: int, target_url: str) -> None:
+    from .accounts import run_webhook_subscription
+
+    run_webhook_subscription(account_id, target_url)

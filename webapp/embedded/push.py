@@ -192,6 +192,45 @@ def run_push(push_id: int) -> str:
     return _succeeded(push_id, result, item_ids, client)
 
 
+def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
+    """Push several queued orders of one account: in one bulk request where the provider has
+    one (ShipStation createorders), else one by one. Same claims and outcomes as run_push."""
+    client = account.client()
+    if not (account.provider.capabilities.bulk_push and hasattr(client, "push_orders_bulk")):
+        return {push_id: run_push(push_id) for push_id in push_ids}
+    outcomes: dict[int, str] = {}
+    prepared = []  # (push_id, ctx, {line: item_id})
+    for push_id in push_ids:
+        if not _claim(push_id):
+            outcomes[push_id] = "skipped"
+            continue
+        push = db.session.get(OrderPush, push_id)
+        activation = SiteActivation.query.filter_by(site_id=push.order.site_id, account_id=account.id).first()
+        eligibility = check(push.order)
+        if not eligibility.ok:
+            outcomes[push_id] = _back_to_waiting(push, eligibility.reasons)
+            continue
+        ctx = build_order_context(push.order, push, activation, eligibility.items)
+        prepared.append((push_id, ctx, {i.line_number: i.id for i in eligibility.items}))
+    db.session.commit()
+    if not prepared:
+        return outcomes
+    try:
+        results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
+    except pe.ProviderError as exc:  # the whole request failed: every order retries on its own
+        for push_id, _, _ in prepared:
+            outcomes[push_id] = _failed_attempt(push_id, exc, client)
+            client.exchanges.clear()
+        return outcomes
+    for (push_id, ctx, item_ids), result in zip(prepared, results):
+        if isinstance(result, pe.ProviderError):
+            outcomes[push_id] = _failed_attempt(push_id, result, client)
+        else:
+            outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
+        client.exchanges.clear()  # recorded once, on the first order of the batch
+    return outcomes
+
+
 def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:
     push.state, push.reasons, push.lease_until = PUSH_WAITING, reasons, None
     db.session.commit()
@@ -217,6 +256,7 @@ def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
         row.external_id = item_result.external_id
         row.external_number = item_result.external_number or item_external_number(push, item_result.line_number)
         row.external_status = item_result.external_status or None
+        row.external_order_id = item_result.external_order_id or None
         row.pushed_at = now
     record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
     db.session.commit()

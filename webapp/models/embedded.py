@@ -180,9 +180,93 @@ class ItemPush(db.Model):
     item_id = db.Column(db.ForeignKey("order_items.id", ondelete="CASCADE"), nullable=False, index=True)
     external_number = db.Column(db.String(120), nullable=False)
     external_id = db.Column(db.String(200), nullable=True)
+    external_order_id = db.Column(db.String(100), nullable=True)  # the provider order holding this line
     external_status = db.Column(db.String(100), nullable=True)
     pushed_at = db.Column(UTCDateTime, nullable=True)
     status_synced_at = db.Column(UTCDateTime, nullable=True)
 
     push = db.relationship("OrderPush", back_populates="items")
     item = db.relationship("OrderItem")
+
+
+# ---- synchronization runs -------------------------------------------------------------
+RUN_QUEUED, RUN_RUNNING, RUN_FINISHED, RUN_FAILED = "queued", "running", "finished", "failed"
+RUN_STATES = (RUN_QUEUED, RUN_RUNNING, RUN_FINISHED, RUN_FAILED)
+SYNC_ITEMS = ("orders", "status", "products", "categories")
+
+
+class SyncRun(db.Model):
+    """A Synchronize click (site) or a global synchronization, with counters and a log."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (db.Index("ix_sync_runs_account_site", "account_id", "site_id", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    site_id = db.Column(db.ForeignKey("sites.id", ondelete="CASCADE"), nullable=True)  # NULL = global
+    scope = db.Column(db.String(10), nullable=False, default="site")  # site | global
+    items = db.Column(db.JSON, nullable=False, default=list)
+    started_by = db.Column(db.String(254), nullable=False)
+    state = db.Column(db.String(10), nullable=False, default=RUN_QUEUED)
+    # Set while queued/running, NULL after: the unique constraint allows one active run per
+    # (account, scope) on every backend (NULLs never collide).
+    active_key = db.Column(db.String(60), nullable=True, unique=True)
+    created = db.Column(db.Integer, nullable=False, default=0)
+    updated = db.Column(db.Integer, nullable=False, default=0)
+    unchanged = db.Column(db.Integer, nullable=False, default=0)
+    skipped = db.Column(db.Integer, nullable=False, default=0)
+    failed = db.Column(db.Integer, nullable=False, default=0)
+    progress_done = db.Column(db.Integer, nullable=False, default=0)
+    progress_total = db.Column(db.Integer, nullable=False, default=0)
+    stage = db.Column(db.String(100), nullable=False, default="")
+    error = db.Column(db.String(1000), nullable=True)
+    queued_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    started_at = db.Column(UTCDateTime, nullable=True)
+    finished_at = db.Column(UTCDateTime, nullable=True)
+    heartbeat_at = db.Column(UTCDateTime, nullable=True)
+
+    account = db.relationship("ProviderAccount")
+    site = db.relationship("Site")
+
+    @property
+    def active(self) -> bool:
+        return self.state in (RUN_QUEUED, RUN_RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.state == RUN_FINISHED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(99, int(100 * self.progress_done / self.progress_total))
+
+
+class RunLogLine(db.Model):
+    __tablename__ = "run_log_lines"
+    __table_args__ = (db.Index("ix_run_log_lines_run", "run_id", "id"),
+                      db.Index("ix_run_log_lines_site", "site_id", "id"))
+    id = db.Column(db.Integer, primary_key=True)
+    run_id = db.Column(db.ForeignKey("sync_runs.id", ondelete="CASCADE"), nullable=False)
+    site_id = db.Column(db.Integer, nullable=True)
+    level = db.Column(db.String(10), nullable=False, default="info")  # info | warning | error
+    message = db.Column(db.String(1000), nullable=False)
+    order_id = db.Column(db.Integer, nullable=True)
+    product_id = db.Column(db.Integer, nullable=True)
+    category_id = db.Column(db.Integer, nullable=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """A received provider webhook, stored before it is processed (exactly once)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (db.UniqueConstraint("account_id", "dedupe_key"),)
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    dedupe_key = db.Column(db.String(128), nullable=False)
+    event_type = db.Column(db.String(100), nullable=False, default="")
+    payload = db.Column(db.Text, nullable=False)
+    state = db.Column(db.String(10), nullable=False, default="received")  # received | processed | failed
+    error = db.Column(db.String(1000), nullable=True)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    received_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    processed_at = db.Column(UTCDateTime, nullable=True)

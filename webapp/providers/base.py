@@ -74,6 +74,16 @@ class RemoteCategory:
     data: dict = field(default_factory=dict)
 
 
+class WebhookAuthError(Exception):
+    pass
+
+
+@dataclass
+class WebhookEnvelope:
+    dedupe_key: str      # the same notification delivered twice has the same key
+    event_type: str
+
+
 class Provider:
     key: ClassVar[str]
     name: ClassVar[str]
@@ -170,10 +180,32 @@ class Provider:
         """Make the cheapest authenticated call; return a short success message or raise."""
         raise NotImplementedError
 
-    def map_status(self, remote_status: str | None) -> str | None:
+    @classmethod
+    def map_status(cls, remote_status: str | None) -> str | None:
         if not remote_status:
             return None
-        return self.status_map.get(str(remote_status).strip().lower())
+        return cls.status_map.get(str(remote_status).strip().lower())
+
+    def fetch_status_updates(self, refs) -> Iterator:
+        """StatusUpdate objects for the given PushRefs (status_polling providers)."""
+        raise NotImplementedError
+
+    # ---- webhooks (status_webhook providers) -------------------------------------------
+    def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
+        """Raise WebhookAuthError unless the request is authentic. ``secret`` is the account's
+        unguessable webhook token (already matched by the URL)."""
+
+    def parse_webhook(self, headers: dict, body: bytes) -> "WebhookEnvelope":
+        """Validate the body; raise ValueError with the reason when it is malformed."""
+        raise NotImplementedError
+
+    def process_webhook(self, payload: bytes):
+        """StatusUpdate objects for a stored webhook event (may call the provider)."""
+        raise NotImplementedError
+
+    def subscribe_webhook(self, target_url: str) -> dict:
+        """Register ``target_url`` at the provider (webhook_subscribe providers)."""
+        raise NotImplementedError
 
     def iter_products(self) -> Iterator[RemoteProduct]:
         raise NotImplementedError

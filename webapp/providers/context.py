@@ -100,6 +100,39 @@ class ItemPushResult:
     external_id: str
     external_number: str
     external_status: str = ""
+    external_order_id: str = ""
+
+
+@dataclass
+class PushRef:
+    """What the hub knows of a pushed order, for status look-ups."""
+
+    push_id: int
+    idempotency_key: str
+    reference: str
+    external_id: str | None
+    pushed_at: "datetime | None"
+    item_numbers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Shipment:
+    carrier: str = ""
+    service: str = ""
+    tracking_number: str = ""
+    ship_date: "date | None" = None
+
+
+@dataclass
+class StatusUpdate:
+    """The provider's view of (part of) a pushed order. ``item_numbers`` empty = every item
+    of ``external_order_id`` (or of the whole push when that is empty too)."""
+
+    push_key: str                      # the idempotency key of our push
+    external_status: str
+    external_order_id: str = ""
+    item_numbers: list[str] = field(default_factory=list)
+    shipment: Shipment | None = None
 
 
 @dataclass

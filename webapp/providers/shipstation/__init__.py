@@ -7,15 +7,19 @@ is fetched with the account's own credentials, from ShipStation hosts only).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import date, timedelta
 from typing import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ..base import Capabilities, Provider, RemoteCategory, RemoteProduct
-from ..context import ItemPushResult, OrderContext, PushResult
-from ..errors import ProviderRejected, ProviderResponseError
+from ..base import Capabilities, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
+from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
+from ..errors import ProviderError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
 from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
@@ -29,6 +33,7 @@ TIME_ZONES = (
 ORDER_STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold",
                   "cancelled", "rejected_fulfillment")
 PAGE_SIZE = 500
+BULK_SIZE = 100  # createorders accepts at most 100 orders
 
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
@@ -146,9 +151,95 @@ class ShipStation(Provider):
                     external_id=str(remote.get("orderItemId") or stored["orderId"]),
                     external_number=item.external_number,
                     external_status=str(stored.get("orderStatus") or ""),
+                    external_order_id=str(stored["orderId"]),
                 ))
         return PushResult(external_id=",".join(ids), external_number=",".join(numbers), items=items,
                           external_status=items[0].external_status if items else "")
+
+    def push_orders_bulk(self, contexts: list[OrderContext]) -> list:
+        """createorders, ≤100 orders per request; one PushResult or ProviderError per context."""
+        outcomes: list = [None] * len(contexts)
+        payloads: list[tuple[int, list, dict]] = []  # (context index, group items, payload)
+        for index, ctx in enumerate(contexts):
+            try:
+                payloads.extend((index, items, payload) for items, payload in self.build_payloads(ctx))
+            except ProviderError as exc:
+                outcomes[index] = exc
+        partial: dict[int, PushResult] = {}
+        for start in range(0, len(payloads), BULK_SIZE):
+            chunk = payloads[start:start + BULK_SIZE]
+            body = self.http.request("POST", "/orders/createorders", json=[p for _, _, p in chunk])
+            results = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(results, list):
+                raise ProviderResponseError("ShipStation createorders answered without a results list.")
+            by_key = {r.get("orderKey"): r for r in results if isinstance(r, dict)}
+            for index, items, payload in chunk:
+                result = by_key.get(payload["orderKey"])
+                if outcomes[index] is not None:
+                    continue
+                if not result or not result.get("success"):
+                    message = (result or {}).get("errorMessage") or "ShipStation did not report this order."
+                    outcomes[index] = ProviderRejected(str(message))
+                    continue
+                order_id = str(result.get("orderId"))
+                merged = partial.setdefault(index, PushResult(external_id="", external_number=""))
+                merged.external_id = ",".join(filter(None, [merged.external_id, order_id]))
+                merged.external_number = ",".join(filter(None, [merged.external_number,
+                                                                str(result.get("orderNumber") or payload["orderNumber"])]))
+                merged.external_status = payload["orderStatus"]
+                merged.items.extend(ItemPushResult(line_number=i.line_number, external_id=order_id,
+                                                   external_number=i.external_number,
+                                                   external_status=payload["orderStatus"], external_order_id=order_id)
+                                    for i in items)
+        for index, merged in partial.items():
+            if outcomes[index] is None:
+                outcomes[index] = merged
+        return outcomes
+
+    # ---- status -------------------------------------------------------------------
+    @staticmethod
+    def push_key(order_key: str | None) -> str:
+        """Our idempotency key from an orderKey (split shipments carry a |sN suffix)."""
+        return re.sub(r"\|s\d+$", "", order_key or "")
+
+    def fetch_status_updates(self, refs) -> Iterator[StatusUpdate]:
+        """Two paged list queries for all orders at once — never one call per order: orders
+        modified since the oldest push, then their (non-voided) shipments with tracking."""
+        keys = {ref.idempotency_key for ref in refs}
+        pushed = [ref.pushed_at for ref in refs if ref.pushed_at]
+        if not keys or not pushed:
+            return
+        since = min(pushed) - timedelta(days=1)
+        tz_name = self.settings.get("time_zone") or "America/Los_Angeles"
+        for order in self._pages("/orders", "orders", {"modifyDateStart": mapping.ss_datetime(since, tz_name),
+                                                      "sortBy": "ModifyDate", "sortDir": "ASC"}):
+            key = self.push_key(order.get("orderKey"))
+            if key in keys:
+                yield StatusUpdate(push_key=key, external_status=str(order.get("orderStatus") or ""),
+                                   external_order_id=str(order.get("orderId") or ""))
+        yield from self.shipment_updates(self._pages("/shipments", "shipments", {
+            "shipDateStart": mapping.ss_datetime(since, tz_name)[:10], "includeShipmentItems": "true"}), keys)
+
+    def shipment_updates(self, shipments, keys: set[str] | None = None) -> Iterator[StatusUpdate]:
+        for shipment in shipments:
+            if not isinstance(shipment, dict) or shipment.get("voided"):
+                continue  # a voided label is not a valid tracking number
+            key = self.push_key(shipment.get("orderKey"))
+            if keys is not None and key not in keys:
+                continue
+            items = shipment.get("shipmentItems") or []
+            ship_date = None
+            try:
+                ship_date = date.fromisoformat(str(shipment.get("shipDate") or "")[:10])
+            except ValueError:
+                pass
+            yield StatusUpdate(
+                push_key=key, external_status="shipped", external_order_id=str(shipment.get("orderId") or ""),
+                item_numbers=[str(i.get("lineItemKey")) for i in items if isinstance(i, dict) and i.get("lineItemKey")],
+                shipment=Shipment(carrier=str(shipment.get("carrierCode") or ""),
+                                  service=str(shipment.get("serviceCode") or ""),
+                                  tracking_number=str(shipment.get("trackingNumber") or ""), ship_date=ship_date),
+            )
 
     # ---- catalogue ----------------------------------------------------------------
     def _pages(self, path: str, collection: str, params: dict | None = None) -> Iterator[dict]:
@@ -157,6 +248,7 @@ class ShipStation(Provider):
             body = self.http.request("GET", path, params={**(params or {}), "page": page, "pageSize": PAGE_SIZE})
             if not isinstance(body, dict) or not isinstance(body.get(collection), list):
                 raise ProviderResponseError(f"ShipStation {path} answered without a {collection!r} list.")
+            self.last_total = body.get("total")
             yield from body[collection]
             pages = int(body.get("pages") or 1)
             if page >= pages:
@@ -204,6 +296,47 @@ class ShipStation(Provider):
                 yield category
 
     # ---- webhooks -----------------------------------------------------------------
+    WEBHOOK_EVENTS = ("SHIP_NOTIFY", "ITEM_SHIP_NOTIFY")
+
+    def parse_webhook(self, headers: dict, body: bytes) -> WebhookEnvelope:
+        """V1 notifications are thin and unsigned: {resource_url, resource_type}. Authenticity
+        comes from the secret URL token and from fetching resource_url with our credentials."""
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError("body is not JSON") from None
+        if not isinstance(data, dict):
+            raise ValueError("body is not a JSON object")
+        url, kind = data.get("resource_url"), data.get("resource_type")
+        if not isinstance(url, str) or not url or len(url) > 2000:
+            raise ValueError("resource_url is missing or not a string")
+        if kind not in self.WEBHOOK_EVENTS + ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "FULFILLMENT_SHIPPED",
+                                             "FULFILLMENT_REJECTED"):
+            raise ValueError(f"unknown resource_type {kind!r}")
+        if not self.allowed_resource_host(url):
+            raise ValueError("resource_url does not point at ShipStation")
+        return WebhookEnvelope(dedupe_key=hashlib.sha256(f"{kind}|{url}".encode()).hexdigest(), event_type=kind)
+
+    def process_webhook(self, payload: bytes) -> Iterator[StatusUpdate]:
+        data = json.loads(payload)
+        if data.get("resource_type") not in self.WEBHOOK_EVENTS:
+            return  # order imports and fulfilment notices carry no shipment of ours
+        url = data["resource_url"]
+        while url:
+            body = self.fetch_resource(url)
+            yield from self.shipment_updates(body.get("shipments") or [])
+            page, pages = int(body.get("page") or 1), int(body.get("pages") or 1)
+            url = _with_page(url, page + 1) if page < pages else None
+
+    def subscribe_webhook(self, target_url: str) -> dict:
+        created = []
+        for event in self.WEBHOOK_EVENTS[:1]:  # SHIP_NOTIFY: shipment lists carry item keys when asked
+            body = self.http.request("POST", "/webhooks/subscribe", json={
+                "target_url": target_url, "event": event, "friendly_name": "Embedded Services status"})
+            hook_id = (body or {}).get("id") or (body or {}).get("WebHookID")
+            created.append({"event": event, "id": hook_id})
+        return {"hooks": created, "target_url": target_url}
+
     def allowed_resource_host(self, url: str) -> bool:
         """Follow a webhook's resource_url only to ShipStation (or the configured API host)."""
         parts = urlsplit(url)
@@ -220,6 +353,12 @@ class ShipStation(Provider):
         if not isinstance(body, dict):
             raise ProviderResponseError("ShipStation resource_url did not return an object.")
         return body
+
+
+def _with_page(url: str, page: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "page"] + [("page", str(page))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 PROVIDER = ShipStation

@@ -86,7 +86,8 @@ def group_items(ctx: OrderContext) -> list[list[ItemContext]]:
 
 
 def order_key(ctx: OrderContext, group_index: int) -> str:
-    return ctx.idempotency_key if group_index == 0 else f"{ctx.idempotency_key}-s{group_index + 1}"
+    # "|" never appears in our keys, so the split suffix cannot be confused with an order number.
+    return ctx.idempotency_key if group_index == 0 else f"{ctx.idempotency_key}|s{group_index + 1}"
 
 
 def order_number(ctx: OrderContext, group_index: int, group_count: int) -> str:

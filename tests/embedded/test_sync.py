@@ -1,0 +1,179 @@
+"""Synchronization runs against the ShipStation sandbox with real workers."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import update
+
+from webapp.embedded.runs import RunRefused, recover_stale_runs, request_run
+from webapp.extensions import db
+from webapp.models import Binding, Category, OrderPush, Product, RunLogLine, SyncRun, utcnow
+from webapp.storefront import orders as uc
+
+
+def _run(run_id) -> SyncRun:
+    db.session.expire_all()
+    return db.session.get(SyncRun, run_id)
+
+
+def _log(run_id) -> list[str]:
+    return [line.message for line in RunLogLine.query.filter_by(run_id=run_id).order_by(RunLogLine.id)]
+
+
+def _seed_products(sim):
+    sim.control("POST", "products", products=[
+        {"sku": "BC-1", "name": "Business Cards", "price": 19.5, "productCategory": {"categoryId": 11, "name": "Cards"}},
+        {"sku": "BC-2", "name": "Premium Cards", "price": 29.5, "productCategory": {"categoryId": 11, "name": "Cards"}},
+        {"sku": "FL-1", "name": "Flyer A5", "price": 9, "productCategory": {"categoryId": 12, "name": "Flyers"}},
+        {"sku": "MUG", "name": "Mug", "price": 5},
+    ])
+
+
+def test_product_sync_follows_the_rules_and_second_run_is_unchanged(factory, make_shipstation_account, run_worker):
+    site = factory.site()
+    flyers = factory.category(site, name="Flyers")  # exists locally: associated, not duplicated
+    existing = factory.product(site, sku="BC-2", name="Old name", price=1)
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+    run = request_run(account, ["products"], "ops@example.test", site=site)
+    run_worker()
+    run = _run(run.id)
+    assert run.state == "finished", run.error
+    assert (run.created, run.updated, run.unchanged) == (3, 1, 0)
+    products = {p.sku: p for p in Product.query.filter_by(site_id=site.id)}
+    assert products["BC-2"].id == existing.id and products["BC-2"].name == "Premium Cards"
+    assert products["BC-1"].active and products["BC-1"].source == "sync"
+    assert products["BC-1"].category.name == "Cards" and products["BC-1"].category.parent.is_root
+    assert products["FL-1"].category_id == flyers.id
+    assert products["MUG"].category.is_root
+    assert Category.query.filter_by(site_id=site.id, name="Flyers").count() == 1
+    binding = Binding.query.filter_by(account_id=account.id, kind="product", local_id=products["BC-1"].id).one()
+    assert binding.data["sku"] == "BC-1"  # integration data kept for the product tab
+    again = request_run(account, ["products"], "ops@example.test", site=site)
+    run_worker()
+    again = _run(again.id)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
+    assert Product.query.filter_by(site_id=site.id).count() == 4
+
+
+def test_products_created_in_admin_start_inactive_while_downloaded_start_active(factory):
+    site = factory.site()
+    assert factory.product(site).active is False
+
+
+def test_category_sync_creates_then_updates(factory, make_shipstation_account, run_worker):
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+    run = request_run(account, ["categories"], "ops", site=site)
+    run_worker()
+    assert (_run(run.id).created, _run(run.id).unchanged) == (2, 0)
+    sim.control("POST", "categories/12", name="Leaflets")  # renamed in ShipStation
+    run = request_run(account, ["categories"], "ops", site=site)
+    run_worker()
+    run = _run(run.id)
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 1)
+    assert Category.query.filter_by(site_id=site.id, name="Leaflets").count() == 1
+
+
+def test_second_run_is_refused_while_one_is_active(factory, make_shipstation_account):
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    first = request_run(account, ["products"], "ops", site=site)
+    with pytest.raises(RunRefused, match=f"run #{first.id}"):
+        request_run(account, ["categories"], "ops", site=site)
+
+
+def test_unsupported_or_not_live_is_refused(factory, make_shipstation_account):
+    site = factory.site()
+    account, _ = make_shipstation_account(site, live=False)
+    with pytest.raises(RunRefused, match="not enabled and live"):
+        request_run(account, ["products"], "ops", site=site)
+    with pytest.raises(RunRefused, match="at least one"):
+        request_run(account, ["users"], "ops", site=site)
+
+
+def test_killed_worker_leaves_a_failed_run_not_running_forever(factory, make_shipstation_account):
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    run = request_run(account, ["products"], "ops", site=site)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
+        state="running", heartbeat_at=utcnow() - timedelta(minutes=10)))
+    db.session.commit()
+    assert recover_stale_runs() == 1
+    run = _run(run.id)
+    assert run.state == "failed" and "stopped" in run.error and run.active_key is None
+    request_run(account, ["products"], "ops", site=site)  # a new run is allowed again
+
+
+def test_orders_sync_pushes_recent_ready_orders_in_bulk_and_logs_skips(factory, make_shipstation_account,
+                                                                        run_worker):
+    site = factory.site()
+    ready = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(3)]
+    waiting = factory.order(site, paid=False, items=[{"approval": "approved"}])
+    old = factory.order(site, paid=True, items=[{"approval": "approved"}], placed_at=utcnow() - timedelta(days=45))
+    account, sim = make_shipstation_account(site)  # made live after the orders existed: nothing auto-pushed
+    run = request_run(account, ["orders"], "ops", site=site)
+    run_worker()
+    run = _run(run.id)
+    assert run.state == "finished" and (run.created, run.skipped) == (3, 1)
+    assert any(waiting.number in m and "not marked as paid" in m for m in _log(run.id))
+    assert OrderPush.query.filter_by(order_id=old.id).count() == 0  # older than 30 days
+    assert {o["orderNumber"] for o in sim.orders()} == {f"{o.number}-ES{account.id}" for o in ready}
+    recorded = [r for r in requests.get(f"{sim.api}/_sim/requests").json()["requests"]
+                if r["path"].endswith("/orders/createorders")]
+    assert len(recorded) == 1  # one bulk request for all of them
+
+
+def test_status_sync_updates_items_with_tracking(factory, make_shipstation_account, run_worker):
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    order = factory.order(site, paid=False, items=[{"approval": "approved"}, {"approval": "approved"}])
+    uc.mark_paid(order, "ops")
+    run_worker()
+    push = OrderPush.query.one()
+    sim.control("POST", "ship", orderId=int(push.external_id), trackingNumber="1Z999", carrierCode="ups",
+                notify=False)
+    run = request_run(account, ["status"], "ops", site=site)
+    run_worker()
+    run = _run(run.id)
+    assert run.state == "finished" and run.updated == 1
+    db.session.expire_all()
+    for item in order.items:
+        assert item.status == "Shipped" and item.tracking_number == "1Z999" and item.carrier == "ups"
+    assert {ip.external_status for ip in OrderPush.query.one().items} == {"shipped"}
+    again = request_run(account, ["status"], "ops", site=site)
+    run_worker()
+    assert (_run(again.id).updated, _run(again.id).unchanged) == (0, 1)
+
+
+def test_global_sync_fans_out_with_logs_per_site(factory, make_shipstation_account, run_worker):
+    a, b = factory.site(name="Alpha"), factory.site(name="Beta")
+    account, sim = make_shipstation_account(a)
+    from webapp.embedded.activation import set_activation
+    set_activation(account, b, enabled=True, is_live=True)
+    factory.order(a, paid=True, items=[{"approval": "approved"}])
+    factory.order(b, paid=False, items=[{"approval": "approved"}])
+    run = request_run(account, ["orders", "status"], "admin@example.test")
+    run_worker()
+    run = _run(run.id)
+    assert run.scope == "global" and run.state == "finished" and run.created == 1 and run.skipped == 1
+    site_lines = {s.id: [l.message for l in RunLogLine.query.filter_by(run_id=run.id, site_id=s.id)] for s in (a, b)}
+    assert any("not marked as paid" in m for m in site_lines[b.id])
+    assert not any("not marked as paid" in m for m in site_lines[a.id])
+
+
+def test_cli_sync_and_run(app, factory, make_shipstation_account, run_worker):
+    import json
+    site = factory.site(slug="cli-sync")
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["embedded", "sync", "--site", "cli-sync", "--items", "products,categories"])
+    assert out.exit_code == 0, out.output
+    run_id = int(out.output.strip())
+    run_worker()
+    report = json.loads(runner.invoke(args=["embedded", "run", str(run_id), "--json"]).output)
+    assert report["state"] == "finished" and report["created"] == 6  # 2 categories + 4 products

@@ -1,0 +1,90 @@
+"""Webhooks: intake rules and the ShipStation SHIP_NOTIFY round trip over real HTTP."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from sandbox.testing import serve_wsgi
+from webapp.embedded.accounts import request_webhook_subscription
+from webapp.extensions import db
+from webapp.models import OrderPush, WebhookEvent
+from webapp.storefront import orders as uc
+
+
+@pytest.fixture
+def hub_url(app):
+    """The hub itself served over HTTP, so the sandbox can call its webhook."""
+    base, stop = serve_wsgi(app)
+    yield base
+    stop()
+
+
+def _pushed_order(factory, make_shipstation_account, run_worker):
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    order = factory.order(site, paid=False, items=[{"approval": "approved"}])
+    uc.mark_paid(order, "ops")
+    run_worker()
+    return account, sim, order
+
+
+def test_ship_notify_updates_item_by_itself(factory, make_shipstation_account, run_worker, hub_url):
+    account, sim, order = _pushed_order(factory, make_shipstation_account, run_worker)
+    target = f"{hub_url}/webhooks/shipstation/{account.webhook_token}"
+    request_webhook_subscription(account, target)
+    run_worker()
+    db.session.expire_all()
+    assert account.webhook_subscription["state"] == "ok", account.webhook_subscription
+    push = OrderPush.query.one()
+    shipped = sim.control("POST", "ship", orderId=int(push.external_id), trackingNumber="1ZWEBHOOK", carrierCode="ups")
+    assert [d["status"] for d in shipped["deliveries"]] == [202]
+    run_worker()
+    db.session.expire_all()
+    item = order.items[0]
+    assert item.status == "Shipped" and item.tracking_number == "1ZWEBHOOK"
+    assert WebhookEvent.query.one().state == "processed"
+
+
+def test_intake_rejections(client, factory, make_shipstation_account):
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    url = f"/webhooks/shipstation/{account.webhook_token}"
+    good = {"resource_url": f"{sim.api}/shipments?storeID=1&batchId=9", "resource_type": "SHIP_NOTIFY"}
+    assert client.post("/webhooks/shipstation/not-a-token", json=good).status_code == 404
+    assert client.post(f"/webhooks/other/{account.webhook_token}", json=good).status_code == 404
+    bad = client.post(url, data="{not json", content_type="application/json")
+    assert bad.status_code == 400 and "not JSON" in bad.get_json()["status"]
+    assert client.post(url, json={"resource_type": "SHIP_NOTIFY"}).status_code == 400
+    evil = {"resource_url": "https://attacker.example/shipments", "resource_type": "SHIP_NOTIFY"}
+    assert client.post(url, json=evil).status_code == 400
+    huge = client.post(url, data=b"x" * (300 * 1024), content_type="application/json")
+    assert huge.status_code == 413
+    assert WebhookEvent.query.count() == 0
+    first = client.post(url, json=good)
+    replay = client.post(url, json=good)
+    assert (first.status_code, replay.status_code) == (202, 200)
+    assert replay.get_json()["status"] == "duplicate ignored"
+    assert WebhookEvent.query.count() == 1
+
+
+def test_replayed_job_processes_once(factory, make_shipstation_account, run_worker, client):
+    account, sim, order = _pushed_order(factory, make_shipstation_account, run_worker)
+    push = OrderPush.query.one()
+    shipped = sim.control("POST", "ship", orderId=int(push.external_id), trackingNumber="1ZONCE", notify=False)
+    payload = {"resource_url": shipped["resource_url"], "resource_type": "SHIP_NOTIFY"}
+    assert client.post(f"/webhooks/shipstation/{account.webhook_token}", json=payload).status_code == 202
+    event = WebhookEvent.query.one()
+    from webapp.embedded.jobs import process_webhook_job
+    from webapp.queue import get_queue
+    get_queue().enqueue(process_webhook_job, event.id)  # the same job delivered twice
+    run_worker()
+    db.session.expire_all()
+    assert WebhookEvent.query.one().state == "processed"
+    from webapp.models import OrderEvent
+    assert OrderEvent.query.filter_by(kind="shipment").count() == 1
+    requested = [r for r in requests.get(f"{sim.api}/_sim/requests").json()["requests"]
+                 if r["path"].endswith("/shipments")]
+    assert len(requested) == 1  # resource_url fetched once
+    assert json.loads(event.payload)["resource_type"] == "SHIP_NOTIFY"

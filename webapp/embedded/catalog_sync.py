@@ -1,0 +1,215 @@
+"""Product and category synchronization, following the product description exactly:
+
+Products: bound product → updated; new product → created (Active checked), its category
+associated when it exists, created and associated when it does not, Root when the provider
+gives none; the provider's data is kept on the binding for the product's Embedded Services
+tab. Categories: bound/existing → updated; new → created. A second run with nothing
+changed at the provider changes nothing (the binding's data hash is compared).
+
+Remote pages are streamed in batches with a constant number of queries per batch, and the
+session is emptied after each batch, so memory does not grow with the catalogue.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+
+from ..extensions import db
+from ..models import Binding, Category, Product, SyncRun, utcnow
+from ..providers.base import RemoteCategory, RemoteProduct
+from ..providers.errors import ProviderError
+from .accounts import record_exchanges
+
+BATCH = 500
+
+
+def data_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _price(value) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal("0")
+    except InvalidOperation:
+        return Decimal("0")
+
+
+class CategoryResolver:
+    """Local category for a remote one: bound → existing by name → created under its parent
+    (Root when the parent is unknown). Caches ids, never ORM objects (the session is cleared)."""
+
+    def __init__(self, ctx, account_id: int, site):
+        self.ctx, self.account_id, self.site_id, self.site_name = ctx, account_id, site.id, site.name
+        self.root_id = Category.root_for(site).id
+        self.by_external = {b.external_id: b.local_id for b in
+                            Binding.query.filter_by(account_id=account_id, kind="category").all()}
+        self.by_name = {}
+        for category in Category.query.filter_by(site_id=site.id).all():
+            self.by_name.setdefault(category.name.strip().lower(), category.id)
+
+    def local_id(self, remote: RemoteCategory | None) -> int:
+        if remote is None:
+            return self.root_id
+        if remote.external_id in self.by_external:
+            return self.by_external[remote.external_id]
+        existing = self.by_name.get(remote.name.strip().lower())
+        if existing is not None:
+            self._bind(remote, existing)
+            self.ctx.log(f"Category {remote.name!r} matched the existing category; linked.", category_id=existing)
+            return existing
+        parent_id = self.by_external.get(remote.parent_external_id or "", self.root_id)
+        category = Category(site_id=self.site_id, parent_id=parent_id, name=remote.name[:200], active=True)
+        db.session.add(category)
+        db.session.flush()
+        self._bind(remote, category.id)
+        self.by_name[remote.name.strip().lower()] = category.id
+        self.ctx.log(f"Category {remote.name!r} created.", category_id=category.id)
+        return category.id
+
+    def _bind(self, remote: RemoteCategory, local_id: int) -> None:
+        db.session.add(Binding(account_id=self.account_id, kind="category", local_id=local_id,
+                               external_id=remote.external_id, data=remote.data or {"name": remote.name},
+                               data_hash=data_hash(_category_payload(remote))))
+        self.by_external[remote.external_id] = local_id
+
+
+def _category_payload(remote: RemoteCategory) -> dict:
+    return {"name": remote.name, "parent": remote.parent_external_id, "data": remote.data}
+
+
+def _product_payload(remote: RemoteProduct) -> dict:
+    return {"sku": remote.sku, "name": remote.name, "price": remote.price, "description": remote.description,
+            "active": remote.active, "data": remote.data}
+
+
+def _batched(iterable, size: int):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _finish_batch(ctx, client, n: int) -> None:
+    ctx.progress(n)
+    record_exchanges(ctx.run.account_id, "run", ctx.run.id, client.exchanges)
+    client.exchanges.clear()
+    ctx.beat()
+    run_id = ctx.run.id
+    db.session.expunge_all()  # bounded memory: nothing from earlier batches stays in the session
+    ctx.run = db.session.get(SyncRun, run_id)
+
+
+def sync_products(ctx, account, site) -> None:
+    client = account.client()
+    resolver = CategoryResolver(ctx, account.id, site)
+    try:
+        for batch in _batched(client.iter_products(), BATCH):
+            _apply_products(ctx, account.id, site.id, resolver, batch)
+            _finish_batch(ctx, client, len(batch))
+    except ProviderError as exc:
+        db.session.rollback()
+        ctx.count("failed")
+        ctx.log(f"{site.name}: product synchronization stopped: {' '.join(exc.messages())}", "error")
+        record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+
+
+def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
+                    batch: list[RemoteProduct]) -> None:
+    bindings = {b.external_id: b for b in Binding.query.filter(
+        Binding.account_id == account_id, Binding.kind == "product",
+        Binding.external_id.in_([r.external_id for r in batch])).all()}
+    bound_products = {p.id: p for p in Product.query.filter(
+        Product.id.in_([b.local_id for b in bindings.values()])).all()} if bindings else {}
+    unbound_skus = [r.sku for r in batch if r.external_id not in bindings]
+    by_sku = {p.sku: p for p in Product.query.filter(Product.site_id == site_id,
+                                                     Product.sku.in_(unbound_skus)).all()} if unbound_skus else {}
+    now = utcnow()
+    for remote in batch:
+        digest = data_hash(_product_payload(remote))
+        binding = bindings.get(remote.external_id)
+        product = bound_products.get(binding.local_id) if binding else None
+        if binding is not None and product is not None and binding.data_hash == digest:
+            ctx.count("unchanged")
+            continue
+        if product is None:
+            product = by_sku.get(remote.sku)
+        if product is not None:
+            _update_product(product, remote)
+            ctx.count("updated")
+            if binding is None:
+                ctx.log(f"Product {remote.sku} matched an existing product by SKU; linked and updated.",
+                        product_id=product.id)
+        else:
+            product = Product(site_id=site_id, sku=remote.sku, name=remote.name, description=remote.description,
+                              price=_price(remote.price), active=remote.active, source="sync",
+                              category_id=resolver.local_id(remote.category))
+            db.session.add(product)
+            db.session.flush()
+            by_sku[remote.sku] = product
+            ctx.count("created")
+            ctx.log(f"Product {remote.sku} created.", product_id=product.id)
+        if binding is None:
+            binding = Binding(account_id=account_id, kind="product", local_id=product.id,
+                              external_id=remote.external_id)
+            db.session.add(binding)
+            bindings[remote.external_id] = binding
+        binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+
+
+def _update_product(product: Product, remote: RemoteProduct) -> None:
+    product.name, product.description, product.price = remote.name, remote.description, _price(remote.price)
+
+
+def _parents_first(remotes: list[RemoteCategory]) -> list[RemoteCategory]:
+    """Order categories so a parent is handled before its children; a cycle is broken (Root)."""
+    ids = {r.external_id for r in remotes}
+    done: set[str] = set()
+    ordered, pending = [], list(remotes)
+    while pending:
+        ready = [r for r in pending if not r.parent_external_id or r.parent_external_id not in ids
+                 or r.parent_external_id in done] or pending
+        ordered.extend(ready)
+        done.update(r.external_id for r in ready)
+        pending = [r for r in pending if r.external_id not in done]
+    return ordered
+
+
+def sync_categories(ctx, account, site) -> None:
+    client = account.client()
+    resolver = CategoryResolver(ctx, account.id, site)
+    try:
+        remotes = _parents_first(list(client.iter_categories()))  # category lists are small
+    except ProviderError as exc:
+        db.session.rollback()
+        ctx.count("failed")
+        ctx.log(f"{site.name}: category synchronization stopped: {' '.join(exc.messages())}", "error")
+        record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+        return
+    ctx.stage(ctx.run.stage, total=len(remotes))
+    bindings = {b.external_id: b for b in Binding.query.filter_by(account_id=account.id, kind="category").all()}
+    for remote in remotes:
+        _apply_category(ctx, resolver, bindings.get(remote.external_id), remote)
+    _finish_batch(ctx, client, len(remotes))
+
+
+def _apply_category(ctx, resolver: CategoryResolver, binding: Binding | None, remote: RemoteCategory) -> None:
+    digest = data_hash(_category_payload(remote))
+    if binding is None:
+        existed = remote.name.strip().lower() in resolver.by_name
+        resolver.local_id(remote)  # links the existing category or creates it, and binds it
+        ctx.count("updated" if existed else "created")
+        return
+    if binding.data_hash == digest:
+        ctx.count("unchanged")
+        return
+    category = db.session.get(Category, binding.local_id)
+    if category is not None and not category.is_root:
+        category.name = remote.name[:200]
+    binding.data, binding.data_hash, binding.synced_at = remote.data, digest, utcnow()
+    ctx.count("updated")
+    ctx.log(f"Category {remote.name!r} updated.", category_id=binding.local_id)

@@ -1,0 +1,131 @@
+"""Order status coming back from providers — by a Synchronize run or by a webhook.
+
+Provider statuses map to our item statuses through the provider's declared ``status_map``;
+shipment data (carrier, tracking, ship date) lands on the items. A status that came from
+the provider is never echoed back to it (no order_changed signal is sent here).
+"""
+from __future__ import annotations
+
+import logging
+
+from ..extensions import db
+from ..models import PUSH_PUSHED, Order, OrderEvent, OrderPush, utcnow
+from ..models import orders as o
+from ..providers.context import PushRef, StatusUpdate
+from ..providers.errors import ProviderError
+from .accounts import record_exchanges
+
+log = logging.getLogger(__name__)
+
+FINAL = (o.CANCELLED, o.COMPLETED)
+BATCH = 200
+
+
+def push_refs(account_id: int, site_id: int | None = None, push_ids=None) -> list[PushRef]:
+    query = OrderPush.query.filter(OrderPush.account_id == account_id, OrderPush.state == PUSH_PUSHED)
+    if site_id is not None:
+        query = query.join(Order, Order.id == OrderPush.order_id).filter(Order.site_id == site_id)
+    if push_ids is not None:
+        query = query.filter(OrderPush.id.in_(push_ids))
+    return [PushRef(push_id=p.id, idempotency_key=p.idempotency_key, reference=p.reference,
+                    external_id=p.external_id, pushed_at=p.pushed_at,
+                    item_numbers=[ip.external_number for ip in p.items]) for p in query.all()]
+
+
+def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPush]) -> bool:
+    """Apply one provider update; returns True when anything changed locally."""
+    push = pushes_by_key.get(update.push_key)
+    if push is None:
+        return False
+    now = utcnow()
+    provider = account.provider
+    actor = f"{account.name} ({provider.name})"
+    changed = False
+    if update.item_numbers:
+        targets = [ip for ip in push.items if ip.external_number in update.item_numbers]
+    else:
+        targets = [ip for ip in push.items
+                   if not update.external_order_id or ip.external_order_id in (None, update.external_order_id)]
+    mapped = provider.map_status(update.external_status)
+    for ip in targets:
+        item = ip.item
+        if ip.external_status != update.external_status:
+            ip.external_status, changed = update.external_status, True
+        ip.status_synced_at = now
+        shipment = update.shipment
+        if shipment and shipment.tracking_number and item.tracking_number != shipment.tracking_number:
+            item.carrier = (shipment.carrier or item.carrier)[:100]
+            item.tracking_number = shipment.tracking_number[:100]
+            item.shipped_on = shipment.ship_date or item.shipped_on or now.date()
+            db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="shipment",
+                                      detail=f"Item {item.number} shipped via {item.carrier}, tracking "
+                                             f"{item.tracking_number}"))
+            changed = True
+        if mapped and item.status != mapped and item.status not in FINAL:
+            db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="status",
+                                      detail=f"Item {item.number}: {item.status} → {mapped} "
+                                             f"({provider.name}: {update.external_status})"))
+            item.status, item.status_changed_at, changed = mapped, now, True
+    if push.external_status != update.external_status:
+        push.external_status, changed = update.external_status, True
+    push.status_synced_at = now
+    if changed:
+        push.order.refresh_status()
+    return changed
+
+
+def apply_updates(account, updates, push_ids=None, on_result=None) -> tuple[int, int]:
+    """Apply a stream of updates in batches; returns (changed, unchanged) per order."""
+    pushes = {p.idempotency_key: p for p in OrderPush.query.filter(OrderPush.account_id == account.id,
+                                                                     OrderPush.state == PUSH_PUSHED)
+              .filter(OrderPush.id.in_(push_ids) if push_ids is not None else True).all()}
+    changed_orders, seen_orders, pending = set(), set(), 0
+    for update in updates:
+        push = pushes.get(update.push_key)
+        if push is None:
+            continue
+        seen_orders.add(push.order_id)
+        if apply_update(account, update, pushes):
+            changed_orders.add(push.order_id)
+            if on_result:
+                on_result(push, update)
+        pending += 1
+        if pending >= BATCH:
+            db.session.commit()
+            pending = 0
+    db.session.commit()
+    return len(changed_orders), len(seen_orders - changed_orders)
+
+
+def refresh_statuses(ctx, account, site) -> None:
+    """The Synchronize "update order status" step for one site."""
+    refs = push_refs(account.id, site.id)
+    ctx.stage(ctx.run.stage, total=len(refs))
+    if not refs:
+        ctx.log(f"{site.name}: no pushed order to refresh.")
+        return
+    client = account.client()
+
+    def logged(push, update):
+        ctx.log(f"Order {push.order.number}: {update.external_status}"
+                + (f", tracking {update.shipment.tracking_number}" if update.shipment and
+                   update.shipment.tracking_number else ""), order_id=push.order_id)
+
+    try:
+        changed, unchanged = apply_updates(account, client.fetch_status_updates(refs),
+                                           push_ids=[r.push_id for r in refs], on_result=logged)
+    except ProviderError as exc:
+        db.session.rollback()
+        ctx.count("failed")
+        ctx.log(f"{site.name}: status synchronization stopped: {' '.join(exc.messages())}", "error")
+        record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+        return
+    ctx.count("updated", changed)
+    ctx.count("unchanged", unchanged)
+    missing = len(refs) - changed - unchanged
+    if missing:
+        ctx.count("skipped", missing)
+        ctx.log(f"{site.name}: {missing} pushed order(s) had no news from {account.provider.name}.")
+    ctx.progress(len(refs))
+    record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+    ctx.log(f"{site.name}: {len(client.exchanges)} request(s) refreshed {len(refs)} order(s).")

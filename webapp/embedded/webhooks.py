@@ -1,0 +1,114 @@
+"""Webhook intake: answer fast, store the event once, process it in a job exactly once."""
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import ProviderAccount, WebhookEvent, utcnow
+from ..providers.base import WebhookAuthError
+from ..providers.errors import ProviderError
+from . import install
+from .status_sync import apply_updates
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Intake:
+    status: int
+    message: str
+    event_id: int | None = None
+
+
+def _account_for(provider_key: str, token: str) -> ProviderAccount | None:
+    if not token or len(token) > 64:
+        return None
+    account = ProviderAccount.query.filter_by(webhook_token=token).first()
+    # Constant-time compare of what the lookup matched, and the provider must match the URL.
+    if account is None or not hmac.compare_digest(account.webhook_token, token) or account.provider_key != provider_key:
+        return None
+    if not install.is_enabled(provider_key) or not account.provider.capabilities.status_webhook:
+        return None
+    return account
+
+
+def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake:
+    account = _account_for(provider_key, token)
+    if account is None:
+        log.warning("webhook unknown provider=%s", provider_key)
+        return Intake(404, "unknown webhook")
+    client = account.client()
+    try:
+        client.verify_webhook(headers, body, account.webhook_token)
+    except WebhookAuthError as exc:
+        log.warning("webhook rejected account=%s reason=%s", account.id, exc)
+        return Intake(401, "not authenticated")
+    try:
+        envelope = client.parse_webhook(headers, body)
+    except ValueError as exc:
+        log.warning("webhook malformed account=%s reason=%s", account.id, exc)
+        return Intake(400, f"malformed webhook: {exc}")
+    event = WebhookEvent(account_id=account.id, dedupe_key=envelope.dedupe_key, event_type=envelope.event_type,
+                         payload=body.decode("utf-8", "replace"))
+    db.session.add(event)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("webhook duplicate account=%s key=%s", account.id, envelope.dedupe_key[:16])
+        return Intake(200, "duplicate ignored")
+    _enqueue(event.id)
+    return Intake(202, "accepted", event.id)
+
+
+def _enqueue(event_id: int, delay: float = 0) -> None:
+    from ..queue import get_queue
+
+    kwargs = dict(job_id=f"webhook-{event_id}-{uuid.uuid4().hex[:8]}", job_timeout=300, result_ttl=600,
+                  failure_ttl=7 * 86400)
+    if delay:
+        get_queue().enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.process_webhook_job", event_id,
+                               **kwargs)
+    else:
+        get_queue().enqueue("webapp.embedded.jobs.process_webhook_job", event_id, **kwargs)
+
+
+def process(event_id: int) -> str:
+    claimed = db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id,
+                                                            WebhookEvent.state == "received")
+                                 .values(state="processing", attempts=WebhookEvent.attempts + 1))
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return "skipped"  # processed already (a replayed job) or being processed
+    event = db.session.get(WebhookEvent, event_id)
+    account = db.session.get(ProviderAccount, event.account_id)
+    client = account.client()
+    try:
+        changed, unchanged = apply_updates(account, client.process_webhook(event.payload.encode()))
+    except ProviderError as exc:
+        db.session.rollback()
+        event = db.session.get(WebhookEvent, event_id)
+        if exc.transient and event.attempts < MAX_ATTEMPTS:
+            event.state, event.error = "received", " ".join(exc.messages())[:1000]
+            db.session.commit()
+            _enqueue(event_id, delay=exc.retry_after or 10 * event.attempts)
+            return "retrying"
+        event.state, event.error = "failed", " ".join(exc.messages())[:1000]
+        db.session.commit()
+        return "failed"
+    event.state, event.processed_at, event.error = "processed", utcnow(), None
+    from .accounts import record_exchanges
+    record_exchanges(account.id, "account", account.id, client.exchanges)
+    db.session.commit()
+    log.info("webhook processed event=%s changed=%s unchanged=%s", event_id, changed, unchanged)
+    return "processed"
