@@ -121,6 +121,9 @@ def run_worker(app):
             text=True, timeout=timeout,
         )
         assert result.returncode == 0, result.stderr[-4000:]
+        from flask import has_app_context
+        if has_app_context():
+            db.session.expire_all()  # the worker changed rows this session may have cached
         return result
 
     return _run

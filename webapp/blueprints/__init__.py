@@ -14,6 +14,7 @@ BLUEPRINTS = [
     "embedded",
     "order_push",
     "webhooks",
+    "sync",
 ]
 
 

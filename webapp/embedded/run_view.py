@@ -1,0 +1,42 @@
+"""Read side of runs for the Synchronize panels and logs."""
+from __future__ import annotations
+
+from sqlalchemy import or_
+
+from ..models import RunLogLine, SyncRun
+
+LOG_LIMIT = 100
+
+
+def latest_run(account_id: int, site_id: int | None) -> SyncRun | None:
+    query = SyncRun.query.filter_by(account_id=account_id)
+    query = query.filter(SyncRun.site_id.is_(None)) if site_id is None else query.filter(SyncRun.site_id == site_id)
+    return query.order_by(SyncRun.id.desc()).first()
+
+
+def recent_runs(site_id: int | None = None, account_id: int | None = None, limit: int = 10) -> list[SyncRun]:
+    """A site's own runs and the global runs that touched it; or every run (site_id None)."""
+    query = SyncRun.query
+    if account_id is not None:
+        query = query.filter(SyncRun.account_id == account_id)
+    if site_id is not None:
+        touched = RunLogLine.query.with_entities(RunLogLine.run_id).filter(RunLogLine.site_id == site_id)
+        query = query.filter(or_(SyncRun.site_id == site_id,
+                                 (SyncRun.site_id.is_(None)) & SyncRun.id.in_(touched)))
+    return query.order_by(SyncRun.id.desc()).limit(limit).all()
+
+
+def log_lines(site_id: int | None = None, account_id: int | None = None, run_id: int | None = None,
+              limit: int = LOG_LIMIT, site_ids: list[int] | None = None) -> list[RunLogLine]:
+    """Newest first. For a site: only that site's lines (also from global runs). ``site_ids``
+    limits an admin without every site to lines of their sites (and run-level lines)."""
+    query = RunLogLine.query
+    if site_ids is not None:
+        query = query.filter(or_(RunLogLine.site_id.is_(None), RunLogLine.site_id.in_(site_ids)))
+    if run_id is not None:
+        query = query.filter(RunLogLine.run_id == run_id)
+    if site_id is not None:
+        query = query.filter(RunLogLine.site_id == site_id)
+    if account_id is not None:
+        query = query.join(SyncRun, SyncRun.id == RunLogLine.run_id).filter(SyncRun.account_id == account_id)
+    return query.order_by(RunLogLine.id.desc()).limit(limit).all()
