@@ -142,7 +142,8 @@ BAD_RECORDS = [
     (_without(record("B-11"), "billing_address"), "B-11", "billing_address is missing"),
     (record("B-12", customer_email="ada-at-example"), "B-12",
      "customer_email 'ada-at-example' is malformed: An email address must have an @-sign."),
-    (record("B-13", billing_address={**ADDRESS, "email": "x@"}), "B-13", "billing_address email 'x@' is malformed"),
+    (record("B-13", billing_address={**ADDRESS, "email": "x@"}), "B-13",
+     "billing_address email 'x@' is malformed"),
     (record("B-14", items=[]), "B-14", "no items"),
     (_without(record("B-15"), "items"), "B-15", "no items"),
     (record("B-16", item={"quantity": 0}), "B-16", "item 1 quantity must be an integer ≥ 1 (got 0)"),
@@ -353,3 +354,28 @@ def test_country_list_is_complete():
     table = Path(tzdata.__file__).parent / "zoneinfo" / "iso3166.tab"
     codes = {line.split("\t")[0] for line in table.read_text().splitlines() if line and not line.startswith("#")}
     assert COUNTRY_CODES == codes
+
+
+def test_bad_reimport_leaves_the_existing_order_untouched(shop):
+    import_orders([record("W-1", paid=False)])
+    before = order("W-1")
+    snapshot = (before.paid, before.updated_at, [(i.quantity, i.approval) for i in before.items])
+
+    report = import_orders([record("W-1", paid=True, item={"quantity": 0})])
+
+    assert report.rejected == [("W-1", "item 1 quantity must be an integer ≥ 1 (got 0)")]
+    after = order("W-1")
+    assert (after.paid, after.updated_at, [(i.quantity, i.approval) for i in after.items]) == snapshot
+    assert OrderEvent.query.count() == 1
+
+
+def test_reimported_approval_and_file_state_are_attributed_to_the_import(shop):
+    import_orders([record("W-1", item={"approval": "pending", "files": [{"kind": "edoc", "state": "pending"}]})])
+    assert order("W-1").status == "Awaiting Approval"
+
+    import_orders([record("W-1", item={"approval": "APPROVED", "files": [{"kind": "edoc", "state": "ready"}]})])
+
+    item = order("W-1").items[0]
+    assert (item.approval, item.approval_by) == ("approved", "import") and item.approval_at is not None
+    assert (item.files[0].state, item.files[0].ready_by) == ("ready", "import")
+    assert order("W-1").status == "Order Received"

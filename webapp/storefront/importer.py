@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -119,12 +120,28 @@ def import_orders_file(path: str) -> ImportReport:
 
 
 def import_orders(records: list) -> ImportReport:
-    """Import already-parsed records (a list of order objects)."""
+    """Import already-parsed records (a list of order objects).
+
+    Commits once per record, so call it with no pending changes of your own in the session.
+    """
     if not isinstance(records, list):
         return _file_rejected("input", f"expected a JSON list of orders, got {_type_name(records)}")
-    report = _Importer(records).run()
+    with _no_expiry_on_commit():
+        report = _Importer(records).run()
     log.info("order import: %s", report.summary())
     return report
+
+
+@contextmanager
+def _no_expiry_on_commit() -> Iterator[None]:
+    """Each record commits on its own; expiring on every commit would reload each order (and its
+    items) right after writing it, just to read its id for the signal."""
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
 
 
 def _file_rejected(label: str, reason: str) -> ImportReport:
@@ -571,9 +588,13 @@ def _create(record: _Record) -> Order:
     return order
 
 
-def _update(order_id: int, record: _Record) -> bool:
+def _lock(order_id: int) -> Order | None:
+    """Fresh state, and the row locked so a concurrent import of the same number waits for us."""
+    return db.session.get(Order, order_id, with_for_update=True, populate_existing=True)
+
+
+def _update(order: Order, record: _Record) -> bool:
     """Returns False when the order already matched the record (nothing written)."""
-    order = db.session.get(Order, order_id, with_for_update=True)  # serialise with a concurrent import
     changes = _Changes()
     _apply_header(order, record, changes)
     _apply_items(order, record, changes)
@@ -629,10 +650,11 @@ class _Importer:
 
     def _save(self, record: _Record) -> str:
         existing = self.existing.get(record.number)
-        if existing is None:
+        order = _lock(existing[0]) if existing else None
+        if order is None:  # new, or deleted since the batch started
             _create(record)
             return "imported"
-        return "updated" if _update(existing[0], record) else "unchanged"
+        return "updated" if _update(order, record) else "unchanged"
 
     def _slug(self, site_id: int) -> str:
         return next((s.slug for s in self.sites.values() if s.id == site_id), str(site_id))

@@ -1,0 +1,451 @@
+"""Demo data for `flask seed-demo` / `make run`: one print company, three storefront sites.
+
+Idempotent: every record is looked up by its natural key (slugs, emails, SKUs, names, order
+numbers) and created only when missing; nothing that exists is overwritten, so a second run
+changes nothing. Orders go through the importer, the same path a storefront uses.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..extensions import db
+from ..models import Admin, Category, Company, Order, Product, ShippingMethod, Site, SiteUser
+from ..models import orders as o
+from .importer import import_orders
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo-pass-2026"
+LOGIN_EMAIL = "admin@demo.test"
+COMPANY = {"slug": "northwind-print", "name": "Northwind Print Co."}
+
+SITES = (
+    {"slug": "northwind-b2b", "name": "Northwind B2B Portal", "domain": "b2b.northwind-print.test",
+     "currency": "USD", "time_zone": "America/Chicago"},
+    {"slug": "city-council", "name": "City Council Print Room", "domain": "print.citycouncil.test",
+     "currency": "USD", "time_zone": "America/New_York"},
+    {"slug": "promo-shop", "name": "Northwind Promo Shop", "domain": "promo.northwind-print.test",
+     "currency": "EUR", "time_zone": "Europe/Berlin"},
+)
+
+# email, name, super-admin, site slugs
+ADMINS = (
+    (LOGIN_EMAIL, "Demo Admin", True, ()),
+    ("ops@demo.test", "Olivia Ops", False, ("northwind-b2b", "city-council")),
+    ("promo@demo.test", "Pablo Promo", False, ("promo-shop",)),
+)
+
+# site → top category → sub-category → products (SKU, name, unit price, active)
+CATALOG = {
+    "northwind-b2b": {
+        "Business Stationery": {
+            "Business Cards": [("NW-BC-STD", "Business Cards – Standard 350gsm", "0.09", True),
+                               ("NW-BC-PREM", "Business Cards – Soft-touch Premium", "0.18", True),
+                               ("NW-BC-FOIL", "Business Cards – Gold Foil", "0.32", False)],
+            "Letterheads": [("NW-LH-A4", "Letterhead A4 120gsm", "0.21", True),
+                            ("NW-LH-LTR", "Letterhead US Letter 70lb", "0.22", True)],
+            "Envelopes": [("NW-ENV-DL", "DL Window Envelopes", "0.14", True),
+                          ("NW-ENV-C4", "C4 Envelopes, Printed", "0.41", False)],
+        },
+        "Marketing": {
+            "Flyers": [("NW-FLY-A5", "Flyers A5 Gloss 150gsm", "0.07", True),
+                       ("NW-FLY-A4", "Flyers A4 Silk 170gsm", "0.12", True),
+                       ("NW-FLY-DL", "DL Rack Cards", "0.06", True)],
+            "Brochures": [("NW-BRO-TRI", "Tri-fold Brochure A4", "0.38", True),
+                          ("NW-BRO-8PP", "8-page Saddle-stitched Brochure", "1.45", True),
+                          ("NW-BRO-16PP", "16-page Product Catalogue", "2.90", False)],
+            "Postcards": [("NW-PC-A6", "Postcards A6 400gsm", "0.11", True)],
+        },
+        "Large Format": {
+            "Banners": [("NW-BAN-PVC", "PVC Banner 3 × 1 m", "48.00", True),
+                        ("NW-BAN-MESH", "Mesh Banner 4 × 2 m", "96.00", True),
+                        ("NW-BAN-RU", "Roll-up Banner 85 × 200 cm", "79.00", True)],
+            "Posters": [("NW-POS-A2", "Poster A2 Satin", "6.50", True),
+                        ("NW-POS-A1", "Poster A1 Satin", "9.80", True),
+                        ("NW-POS-A0", "Poster A0 Backlit Film", "24.00", False)],
+            "Signs": [("NW-SGN-FOAM", "Foamex Sign A1 5 mm", "22.00", True),
+                      ("NW-SGN-ACM", "Aluminium Composite Sign 600 × 900", "58.00", True)],
+        },
+    },
+    "city-council": {
+        "Stationery": {
+            "Letterheads": [("CC-LH-A4", "Council Letterhead A4", "0.19", True),
+                            ("CC-COMP-DL", "Compliment Slips DL", "0.08", True)],
+            "Business Cards": [("CC-BC-STD", "Staff Business Cards", "0.10", True)],
+            "Envelopes": [("CC-ENV-DL", "DL Envelopes, Franked", "0.16", True)],
+        },
+        "Forms": {
+            "NCR Pads": [("CC-NCR-2P", "NCR Pads 2-part A5, numbered", "6.40", True),
+                         ("CC-NCR-3P", "NCR Pads 3-part A4, numbered", "11.20", True)],
+            "Permits": [("CC-PRM-PARK", "Resident Parking Permits", "0.35", True),
+                        ("CC-PRM-BIN", "Bin Collection Stickers", "0.05", False)],
+        },
+        "Public Information": {
+            "Leaflets": [("CC-LFT-A5", "Public Notice Leaflet A5", "0.06", True),
+                         ("CC-LFT-DL", "Recycling Guide DL, folded", "0.09", True)],
+            "Posters": [("CC-POS-A3", "Event Poster A3", "1.90", True),
+                        ("CC-POS-A1", "Consultation Poster A1", "8.40", True)],
+        },
+        "Signage": {
+            "Site Signs": [("CC-SGN-COR", "Correx Site Sign 600 × 400", "12.00", True),
+                           ("CC-SGN-ROAD", "Road Works Notice Sign", "19.50", False)],
+            "Banners": [("CC-BAN-EVT", "Event Banner 3 × 1 m", "45.00", True),
+                        ("CC-BAN-FLAG", "Feather Flag 2.8 m", "68.00", True)],
+        },
+    },
+    "promo-shop": {
+        "Promotional": {
+            "Apparel": [("PR-TSH-ORG", "Organic Cotton T-shirt, 1-colour print", "7.90", True),
+                        ("PR-HOOD", "Hoodie, Embroidered Logo", "24.50", True),
+                        ("PR-CAP", "Baseball Cap, Embroidered", "6.80", True),
+                        ("PR-TOTE", "Cotton Tote Bag", "2.95", True)],
+            "Drinkware": [("PR-MUG-CER", "Ceramic Mug 330 ml", "3.40", True),
+                          ("PR-MUG-ENA", "Enamel Camping Mug", "5.60", False),
+                          ("PR-BTL-STL", "Steel Water Bottle 500 ml", "8.90", True),
+                          ("PR-CUP-RE", "Reusable Coffee Cup 340 ml", "4.70", True)],
+            "Writing": [("PR-PEN-BALL", "Ballpoint Pen, Printed", "0.45", True),
+                        ("PR-PEN-BAMB", "Bamboo Pen, Engraved", "0.85", True),
+                        ("PR-NB-A5", "A5 Notebook, Debossed", "4.20", True),
+                        ("PR-NP-A6", "A6 Notepad, 50 sheets", "0.95", True)],
+            "Tech": [("PR-USB-16", "USB Stick 16 GB", "5.10", True),
+                     ("PR-PWR-5K", "Power Bank 5000 mAh", "11.90", False),
+                     ("PR-CBL-3IN1", "3-in-1 Charging Cable", "3.20", True)],
+        },
+        "Marketing": {
+            "Stickers": [("PR-STK-CIR", "Circle Stickers 50 mm", "0.07", True),
+                         ("PR-STK-SHT", "Sticker Sheets A5", "0.60", True)],
+            "Flyers": [("PR-FLY-A6", "Promo Flyers A6", "0.05", True)],
+        },
+        "Events": {
+            "Lanyards & Badges": [("PR-LAN-20", "Printed Lanyard 20 mm", "0.90", True),
+                                  ("PR-BADGE", "Name Badges with Clip", "1.30", True)],
+            "Displays": [("PR-TBL-CLOTH", "Printed Table Cloth", "89.00", True),
+                         ("PR-POPUP-3X3", "Pop-up Display 3 × 3", "310.00", False)],
+        },
+    },
+}
+
+# site → customers: email, first, last, company, phone, (street, city, state, postal code, country)
+USERS = {
+    "northwind-b2b": [
+        ("anna.baker@contoso.test", "Anna", "Baker", "Contoso Ltd", "312-555-0101",
+         ("200 W Madison St", "Chicago", "IL", "60606", "US")),
+        ("ben.carter@fabrikam.test", "Ben", "Carter", "Fabrikam Inc", "414-555-0102",
+         ("411 E Wisconsin Ave", "Milwaukee", "WI", "53202", "US")),
+        ("chloe.diaz@tailspin.test", "Chloe", "Diaz", "Tailspin Toys", "612-555-0103",
+         ("80 S 8th St", "Minneapolis", "MN", "55402", "US")),
+        ("dev.patel@litware.test", "Dev", "Patel", "Litware LLC", "317-555-0104",
+         ("1 Monument Cir", "Indianapolis", "IN", "46204", "US")),
+        ("emma.fischer@adventure.test", "Emma", "Fischer", "Adventure Works", "216-555-0105",
+         ("1300 E 9th St", "Cleveland", "OH", "44114", "US")),
+        ("frank.green@proseware.test", "Frank", "Green", "Proseware", "313-555-0106",
+         ("500 Woodward Ave", "Detroit", "MI", "48226", "US")),
+    ],
+    "city-council": [
+        ("clerk@citycouncil.test", "Grace", "Hill", "City Council – Clerk's Office", "617-555-0201",
+         ("1 City Hall Sq", "Boston", "MA", "02201", "US")),
+        ("parks@citycouncil.test", "Hugo", "Ibarra", "Parks & Recreation", "617-555-0202",
+         ("1010 Massachusetts Ave", "Boston", "MA", "02118", "US")),
+        ("waste@citycouncil.test", "Iris", "Jensen", "Waste & Recycling", "617-555-0203",
+         ("400 Frontage Rd", "Boston", "MA", "02118", "US")),
+        ("events@citycouncil.test", "Jack", "Kim", "Events Team", "617-555-0204",
+         ("26 Court St", "Boston", "MA", "02108", "US")),
+        ("planning@citycouncil.test", "Kara", "Lopez", "Planning Department", "617-555-0205",
+         ("43 Hawkins St", "Boston", "MA", "02114", "US")),
+    ],
+    "promo-shop": [
+        ("lena.mueller@beispiel.test", "Lena", "Müller", "Beispiel GmbH", "+49 30 5550101",
+         ("Friedrichstraße 68", "Berlin", "", "10117", "DE")),
+        ("marc.dubois@exemple.test", "Marc", "Dubois", "Exemple SARL", "+33 1 55500102",
+         ("12 Rue de Rivoli", "Paris", "", "75004", "FR")),
+        ("noor.devries@voorbeeld.test", "Noor", "de Vries", "Voorbeeld BV", "+31 20 5550103",
+         ("Damrak 70", "Amsterdam", "", "1012 LM", "NL")),
+        ("olga.rossi@esempio.test", "Olga", "Rossi", "Esempio Srl", "+39 02 5550104",
+         ("Via Dante 12", "Milano", "MI", "20121", "IT")),
+        ("paul.weber@beispiel.test", "Paul", "Weber", "Beispiel GmbH", "+49 89 5550105",
+         ("Marienplatz 8", "München", "BY", "80331", "DE")),
+        ("quinn.obrien@sampla.test", "Quinn", "O'Brien", "Sampla Teo", "+353 1 5550106",
+         ("12 Grafton St", "Dublin", "", "D02 X285", "IE")),
+        ("rosa.garcia@ejemplo.test", "Rosa", "García", "Ejemplo SL", "+34 91 5550107",
+         ("Calle de Alcalá 45", "Madrid", "", "28014", "ES")),
+    ],
+}
+
+# name, carrier, integrated (live carrier rates), Integration ID
+SHIPPING_METHODS = (
+    ("UPS Ground", "UPS", True, "ups_ground"),
+    ("FedEx 2Day", "FedEx", True, "fedex_2day"),
+    ("Local Pickup", "", False, ""),
+    ("Courier", "Metro Couriers", False, "COURIER-SAMEDAY"),
+)
+SHIPPING_PRICE = {"UPS Ground": Decimal("12.50"), "FedEx 2Day": Decimal("24.90"),
+                  "Local Pickup": Decimal("0"), "Courier": Decimal("18.00")}
+TAX_RATE = {"USD": Decimal("0.08"), "EUR": Decimal("0.19")}
+# Realistic run lengths: one banner, a few signs, boxes of mugs, thousands of flyers.
+QUANTITY_TIERS = ((Decimal(50), (1, 1, 2)), (Decimal(5), (2, 5, 10, 20)), (Decimal(1), (25, 50, 100, 200)),
+                  (Decimal(0), (100, 250, 500, 1000, 2500)))
+
+ORDER_COUNT, FIRST_ORDER_NUMBER, ORDER_SPREAD_DAYS = 40, 10001, 20
+
+
+def seed_demo() -> dict:
+    """Create whatever part of the demo data is missing; return counts of what the demo holds."""
+    company = _ensure(Company, {"slug": COMPANY["slug"]}, name=COMPANY["name"])
+    sites = {spec["slug"]: _ensure(Site, {"slug": spec["slug"]}, company_id=company.id,
+                                   **{k: v for k, v in spec.items() if k != "slug"}) for spec in SITES}
+    _seed_admins(company, sites)
+    for slug, site in sites.items():
+        _seed_catalog(site, CATALOG[slug])
+        _seed_users(site, USERS[slug])
+        _seed_shipping_methods(site)
+    db.session.commit()
+    imported = _seed_orders(sites)
+    log.info("demo seed: %d orders imported", imported)
+    return _summary(company)
+
+
+def _ensure(model, keys: dict, **defaults):
+    """The row with these natural keys, created (with defaults) only when it does not exist."""
+    row = model.query.filter_by(**keys).first()
+    if row is None:
+        row = model(**keys, **defaults)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _seed_admins(company: Company, sites: dict[str, Site]) -> None:
+    for email, name, is_super, slugs in ADMINS:
+        admin = Admin.query.filter_by(email=email).first()
+        if admin is None:
+            admin = Admin(company_id=company.id, email=email, name=name, is_super=is_super)
+            admin.set_password(DEMO_PASSWORD)
+            db.session.add(admin)
+        for slug in slugs:  # add missing access, never take any away
+            if sites[slug] not in admin.sites:
+                admin.sites.append(sites[slug])
+
+
+def _seed_catalog(site: Site, tree: dict) -> None:
+    root = Category.root_for(site)
+    for top_name, children in tree.items():
+        top = _ensure(Category, {"site_id": site.id, "parent_id": root.id, "name": top_name})
+        for child_name, products in children.items():
+            child = _ensure(Category, {"site_id": site.id, "parent_id": top.id, "name": child_name})
+            for sku, name, price, active in products:
+                _ensure(Product, {"site_id": site.id, "sku": sku}, name=name, price=Decimal(price),
+                        active=active, category_id=child.id, source="demo",
+                        description=f"{name} from the {child_name.lower()} range.")
+
+
+def _seed_users(site: Site, users: list) -> None:
+    for email, first, last, company, phone, _address in users:
+        _ensure(SiteUser, {"site_id": site.id, "email": email}, first_name=first, last_name=last,
+                company_name=company, phone=phone)
+
+
+def _seed_shipping_methods(site: Site) -> None:
+    for name, carrier, integrated, integration_id in SHIPPING_METHODS:
+        _ensure(ShippingMethod, {"site_id": site.id, "name": name}, carrier=carrier,
+                is_integrated=integrated, integration_id=integration_id)
+
+
+def _summary(company: Company) -> dict:
+    site_ids = [s.id for s in Site.query.filter_by(company_id=company.id)]
+
+    def count(model) -> int:
+        return model.query.filter(model.site_id.in_(site_ids)).count()
+
+    return {
+        "company": company.name,
+        "sites": len(site_ids),
+        "admins": Admin.query.filter_by(company_id=company.id).count(),
+        "categories": count(Category),
+        "products": count(Product),
+        "users": count(SiteUser),
+        "shipping_methods": count(ShippingMethod),
+        "orders": count(Order),
+        "login_email": LOGIN_EMAIL,
+    }
+
+
+# --------------------------------------------------------------------------- orders
+
+def _seed_orders(sites: dict[str, Site]) -> int:
+    """Import the demo orders that do not exist yet (an existing one is never re-dated)."""
+    records = [_order_record(index, _Shop.load(sites[SITES[index % len(SITES)]["slug"]]))
+               for index in range(ORDER_COUNT)]
+    numbers = [r["number"] for r in records]
+    existing = {n for (n,) in db.session.query(Order.number).filter(Order.number.in_(numbers))}
+    missing = [r for r in records if r["number"] not in existing]
+    if not missing:
+        return 0
+    report = import_orders(missing)
+    if report.rejected:  # the demo data is ours: a rejection is a bug, not bad input
+        raise RuntimeError(f"demo orders rejected: {report.rejected}")
+    return len(report.imported)
+
+
+@dataclass
+class _Shop:
+    """What an order of one site may use: its active products, customers and currency."""
+
+    slug: str
+    currency: str
+    products: list[tuple[str, str, Decimal]]
+    users: list[tuple]
+
+    @classmethod
+    def load(cls, site: Site) -> "_Shop":
+        products = [(sku, name, Decimal(price)) for children in CATALOG[site.slug].values()
+                    for items in children.values() for sku, name, price, active in items if active]
+        return cls(site.slug, site.currency, products, USERS[site.slug])
+
+
+def _address(user: tuple, name: str | None = None, street: str | None = None) -> dict:
+    email, first, last, company, phone, (street1, city, state, postal_code, country) = user
+    return {"name": name or f"{first} {last}", "company": company, "street1": street or street1,
+            "street2": "", "city": city, "state": state, "postal_code": postal_code, "country": country,
+            "phone": phone, "email": email}
+
+
+def _order_record(index: int, shop: _Shop) -> dict:
+    """One demo order; the scenario (which eligibility case it shows) cycles with the index."""
+    number = f"NW-{FIRST_ORDER_NUMBER + index}"
+    scenario_name, scenario = SCENARIOS[index % len(SCENARIOS)]
+    user = shop.users[index % len(shop.users)]
+    placed_at = _now() - timedelta(hours=(ORDER_COUNT - index) * ORDER_SPREAD_DAYS * 24 // ORDER_COUNT)
+    paid, items = scenario(_Lines(shop, index, user, placed_at))
+    return {
+        "number": number,
+        "site": shop.slug,
+        "customer_email": user[0],
+        "placed_at": placed_at.isoformat().replace("+00:00", "Z"),
+        "paid": paid,
+        "po_number": f"PO-{4500 + index}" if shop.currency == "USD" else "",
+        "notes": f"Demo order: {scenario_name.replace('_', ' ')}",
+        "billing_address": _address(user),
+        "totals": _totals(items, shop.currency),
+        "items": items,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def _totals(items: list[dict], currency: str) -> dict:
+    cents = Decimal("0.01")
+    subtotal = sum((Decimal(str(i["unit_price"])) * i["quantity"] for i in items), Decimal(0))
+    shipping = sum((SHIPPING_PRICE.get(i["shipping_method"], Decimal(0)) for i in items), Decimal(0))
+    tax = (subtotal * TAX_RATE[currency]).quantize(cents, rounding=ROUND_HALF_UP)
+    subtotal = subtotal.quantize(cents, rounding=ROUND_HALF_UP)
+    return {"subtotal": float(subtotal), "shipping": float(shipping), "tax": float(tax),
+            "total": float(subtotal + shipping + tax)}
+
+
+class _Lines:
+    """Builds item lines for one order, picking products deterministically from the site's range."""
+
+    def __init__(self, shop: _Shop, index: int, user: tuple, placed_at: datetime) -> None:
+        self.shop, self.index, self.user, self.placed_at = shop, index, user, placed_at
+        self.count = 0
+
+    def line(self, approval: str = o.APPROVAL_APPROVED, status: str = o.ORDER_RECEIVED,
+             method: str | None = None, files: tuple = ((o.FILE_UPLOAD, o.FILE_READY),),
+             ship_to: dict | None = None, product: tuple | None = None) -> dict:
+        self.count += 1
+        sku, name, price = product or self.shop.products[(self.index * 5 + self.count * 3)
+                                                         % len(self.shop.products)]
+        tier = next(quantities for floor, quantities in QUANTITY_TIERS if price >= floor)
+        quantity = tier[(self.index + self.count) % len(tier)]
+        return {
+            "sku": sku, "name": name, "quantity": quantity, "unit_price": float(price),
+            "approval": approval, "status": status,
+            "ship_to": ship_to or _address(self.user),
+            "shipping_method": method or ("UPS Ground", "FedEx 2Day")[self.index % 2],
+            "requested_ship_date": (self.placed_at + timedelta(days=7)).date().isoformat(),
+            "files": [{"kind": kind, "state": state,
+                       "url": f"https://files.northwind-print.test/{self.shop.slug}/{self.index}-{self.count}-"
+                              f"{n}.pdf"} for n, (kind, state) in enumerate(files, start=1)],
+        }
+
+
+# Each scenario returns (paid, items); together they cover every push-eligibility case.
+def _ready(lines):
+    return True, [lines.line(), lines.line(files=((o.FILE_EDOC, o.FILE_READY),))]
+
+
+def _unpaid(lines):
+    return False, [lines.line()]
+
+
+def _pending_approval(lines):
+    return True, [lines.line(), lines.line(approval=o.APPROVAL_PENDING)]
+
+
+def _approved_and_denied(lines):
+    return True, [lines.line(), lines.line(approval=o.APPROVAL_DENIED), lines.line(approval=o.APPROVAL_DENIED)]
+
+
+def _all_denied(lines):
+    return True, [lines.line(approval=o.APPROVAL_DENIED), lines.line(approval=o.APPROVAL_DENIED)]
+
+
+def _pending_edoc(lines):
+    return True, [lines.line(files=((o.FILE_EDOC, o.FILE_PENDING),))]
+
+
+def _pending_upload(lines):
+    return True, [lines.line(files=((o.FILE_UPLOAD, o.FILE_PENDING),)), lines.line()]
+
+
+def _cancelled_item(lines):
+    return True, [lines.line(), lines.line(status=o.CANCELLED), lines.line()]
+
+
+def _two_addresses(lines):
+    branch = _address(lines.user, name="Receiving Dock", street="77 Warehouse Rd")
+    return True, [lines.line(method="FedEx 2Day"), lines.line(method="UPS Ground", ship_to=branch)]
+
+
+def _unknown_sku(lines):
+    custom = (f"CUSTOM-{lines.index:03d}", "Custom quote: die-cut presentation folder", Decimal("3.75"))
+    return True, [lines.line(product=custom), lines.line()]
+
+
+def _local_pickup(lines):
+    return True, [lines.line(method="Local Pickup")]
+
+
+def _courier(lines):
+    return True, [lines.line(method="Courier"), lines.line(method="Courier", status=o.IN_PRODUCTION)]
+
+
+def _shipped(lines):
+    return True, [lines.line(status=o.SHIPPED), lines.line(status=o.SHIPPED)]
+
+
+def _completed(lines):
+    return True, [lines.line(status=o.COMPLETED)]
+
+
+def _on_hold(lines):
+    return True, [lines.line(status=o.ON_HOLD), lines.line()]
+
+
+def _in_production(lines):
+    return True, [lines.line(status=o.IN_PRODUCTION), lines.line(status=o.READY_TO_SHIP)]
+
+
+SCENARIOS = (
+    ("ready", _ready), ("unpaid", _unpaid), ("pending_approval", _pending_approval),
+    ("approved_and_denied", _approved_and_denied), ("all_denied", _all_denied),
+    ("pending_edoc", _pending_edoc), ("pending_upload", _pending_upload),
+    ("cancelled_item", _cancelled_item), ("two_addresses", _two_addresses), ("unknown_sku", _unknown_sku),
+    ("local_pickup", _local_pickup), ("courier", _courier), ("shipped", _shipped), ("completed", _completed),
+    ("on_hold", _on_hold), ("in_production", _in_production),
+)
