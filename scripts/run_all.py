@@ -16,6 +16,19 @@ WEB_PORT = int(os.environ.get("PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
 
 
+def _wait_for(url: str, seconds: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    print(f"warning: {url} did not answer within {seconds:.0f}s", file=sys.stderr)
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")  # the demo talks to the local sandbox
@@ -40,7 +53,10 @@ def main() -> int:
         "worker": [sys.executable, "worker.py"],
     }
     processes = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
-    time.sleep(1.5)
+    _wait_for(f"{env['SANDBOX_URL']}/healthz")
+    _wait_for(f"http://127.0.0.1:{WEB_PORT}/login")
+    subprocess.run([str(bin_dir / "flask"), "embedded", "demo-setup", "--sandbox-url", env["SANDBOX_URL"],
+                    "--hub-url", f"http://127.0.0.1:{WEB_PORT}"], cwd=ROOT, env=env, check=False)
     print("\n" + "=" * 64)
     print(f"  Storefront admin:  http://127.0.0.1:{WEB_PORT}/")
     print("  Demo login:        admin@demo.test / demo-pass-2026")

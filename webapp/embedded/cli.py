@@ -257,3 +257,13 @@ def run_command(run_id: int, as_json: bool) -> None:
                f"{run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed")
     for line in RunLogLine.query.filter_by(run_id=run.id).order_by(RunLogLine.id).limit(200):
         click.echo(f"  {line.level:<7} {line.message}")
+
+
+@embedded_cli.command("demo-setup")
+@click.option("--sandbox-url", required=True, help="base URL of the running provider sandbox")
+@click.option("--hub-url", help="public base URL of this hub, to subscribe the demo webhook")
+def demo_setup_command(sandbox_url: str, hub_url: str | None) -> None:
+    """Demo only: enable every provider and wire a ShipStation account to the sandbox."""
+    from .demo import setup_demo_accounts
+
+    click.echo(json.dumps(setup_demo_accounts(sandbox_url, hub_url)))
