@@ -46,6 +46,9 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         log.warning("csrf rejected path=%s reason=%s", request.path, err.description)
+        if request.headers.get("HX-Request"):
+            # htmx does not swap a 400; reload the page so the admin gets a fresh token.
+            return "", 400, {"HX-Refresh": "true"}
         return render_template("errors/error.html", code=400, title="Form expired",
                                message="Your form expired or was sent without its security token. "
                                        "Reload the page and try again."), 400

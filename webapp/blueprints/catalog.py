@@ -5,13 +5,13 @@ call one use-case or query helper, and render.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ..models import Category, Product, ShippingMethod, SiteUser
 from ..storefront import catalog, queries
 from .access import owned_or_404, site_or_404
-from .forms import CategoryForm, NewCategoryForm, ProductForm, RootCategoryForm, ShippingMethodForm
+from .forms import CategoryForm, NewCategoryForm, ProductForm, RootCategoryForm, ShippingMethodForm, show_error
 from .sites import tab_page
 
 bp = Blueprint("catalog", __name__, url_prefix="/sites")
@@ -23,18 +23,23 @@ def _page_arg() -> int:
     return request.args.get("page", 1, type=int)
 
 
+def _form_status() -> int:
+    """A page rendered in answer to a POST is showing a rejected form."""
+    return 400 if request.method == "POST" else 200
+
+
 def _save(form, use_case, *args, **values) -> bool:
     """Run a catalogue use-case; its rule violations become messages on the form fields."""
     try:
         use_case(*args, **values)
     except catalog.CatalogError as err:
-        form[err.field].errors.append(str(err))
+        show_error(form, err.field, str(err))
         return False
     return True
 
 
-def _category_choices(site_id: int, exclude_id: int | None = None) -> list[tuple[int, str]]:
-    return [(n.category.id, n.path) for n in queries.category_tree(site_id) if n.category.id != exclude_id]
+def _category_choices(site_id: int) -> list[tuple[int, str]]:
+    return [(n.category.id, n.path) for n in queries.category_tree(site_id)]
 
 
 # --- products --------------------------------------------------------------------------------
@@ -59,13 +64,12 @@ def new_product(site_slug):
         try:
             product = catalog.create_product(site, **form.values())
         except catalog.CatalogError as err:
-            form[err.field].errors.append(str(err))
+            show_error(form, err.field, str(err))
         else:
             note = "" if product.active else " It stays inactive until you switch it on."
             flash(f"Product {product.sku} created.{note}", "success")
             return redirect(url_for(".product", site_slug=site.slug, product_id=product.id))
-    return render_template("catalog/product_new.html", site=site, form=form, section="products"), \
-        400 if request.method == "POST" else 200
+    return render_template("catalog/product_new.html", site=site, form=form, section="products"), _form_status()
 
 
 @bp.route("/<site_slug>/products/<int:product_id>", defaults={"tab": "details"}, methods=["GET", "POST"])
@@ -88,8 +92,8 @@ def _render_or_405(template: str, form, **context):
     """Render a tab page; a POST that reached it was an invalid form (400) or aimed at a tab
     that has no form here (405: registered tabs post to their own routes)."""
     if request.method == "POST" and form is None:
-        return "This tab has no form.", 405
-    return render_template(template, form=form, **context), 400 if request.method == "POST" else 200
+        abort(405)
+    return render_template(template, form=form, **context), _form_status()
 
 
 # --- categories ------------------------------------------------------------------------------
@@ -109,8 +113,7 @@ def categories(site_slug):
         flash(f"Category {form.name.data} added.", "success")
         return redirect(url_for(".categories", site_slug=site.slug))
     return render_template("catalog/categories.html", site=site, tree=tree, form=form,
-                           counts=queries.product_counts_by_category(site.id), section="categories"), \
-        400 if request.method == "POST" else 200
+                           counts=queries.product_counts_by_category(site.id), section="categories"), _form_status()
 
 
 @bp.route("/<site_slug>/categories/<int:category_id>", defaults={"tab": "details"}, methods=["GET", "POST"])

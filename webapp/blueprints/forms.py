@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import available_timezones
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..models import orders as o
 
@@ -49,6 +50,14 @@ class PriceField(DecimalField):
 
 def _data(form: FlaskForm, *names: str) -> dict:
     return {name: form[name].data for name in names}
+
+
+def show_error(form: FlaskForm, field: str, message: str) -> None:
+    """Put a use-case's message next to its field (flashed if this form has no such field)."""
+    if field in form:
+        form[field].errors.append(message)
+    else:
+        flash(message, "danger")
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -128,8 +137,9 @@ class OrderFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    site = SelectField("Site", choices=[])
-    status = SelectField("Status", choices=[("", "Any status")] + [(s, s) for s in ORDER_FILTER_STATUSES])
+    # default="": an absent parameter means "any", not an invalid choice.
+    site = SelectField("Site", choices=[], default="")
+    status = SelectField("Status", choices={"": "Any status", **{s: s for s in ORDER_FILTER_STATUSES}}, default="")
     placed_from = IsoDateField("Placed from", validators=[Optional()])
     placed_to = IsoDateField("Placed to", validators=[Optional()])
 
@@ -139,7 +149,7 @@ class OrderFilterForm(FlaskForm):
 
     def validate_placed_to(self, field):
         if field.data and self.placed_from.data and field.data < self.placed_from.data:
-            raise ValueError("Must be on or after the “from” date.")
+            raise ValidationError("Must be on or after the “from” date.")
 
     def valid(self, name: str):
         """The field's value if it passed validation, else None (a bad filter is ignored)."""

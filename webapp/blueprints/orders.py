@@ -39,15 +39,17 @@ def _orders_list(site):
     """Both lists: the same filters, query and partial; a site list is scoped to that site."""
     sites = [site] if site else current_user.visible_sites_query().all()
     form = OrderFilterForm(request.args, sites=sites)
+    if site:
+        del form.site  # fixed by the URL
     form.validate()  # bad values get a message on their field and are left out of the filter
-    by_slug = {s.slug: s for s in sites}
-    chosen = site or by_slug.get(form.valid("site"))
+    chosen = site or {s.slug: s for s in sites}.get(form.valid("site"))
     filters = queries.OrderFilter(
         site_ids=[s.id for s in sites], site_id=chosen.id if chosen else None,
         status=form.valid("status"), placed_from=form.valid("placed_from"), placed_to=form.valid("placed_to"),
     )
     page = queries.orders_page(filters, request.args.get("page", 1, type=int))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Pager links carry the filters (only the form's own fields: never url_for's _external & co).
+    args = {name: request.args[name] for name in form.data if request.args.get(name)}
 
     def page_url(n):
         return url_for(request.endpoint, **request.view_args, **args, page=n)

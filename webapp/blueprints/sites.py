@@ -10,7 +10,7 @@ from markupsafe import Markup
 from ..models import Order, Product, SiteUser
 from ..storefront import catalog, queries
 from .access import site_or_404
-from .forms import SiteSettingsForm
+from .forms import SiteSettingsForm, show_error
 from .tabs import Tab, tabs_for
 
 bp = Blueprint("sites", __name__, url_prefix="/sites")
@@ -77,7 +77,7 @@ def settings(site_slug, tab):
             try:
                 catalog.update_site_settings(site, **form.values())
             except catalog.CatalogError as err:
-                form[err.field].errors.append(str(err))
+                show_error(form, err.field, str(err))
             else:
                 flash("Site settings saved.", "success")
                 return redirect(url_for(".settings", site_slug=site.slug))

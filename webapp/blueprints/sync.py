@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..embedded import install, run_view
 from ..embedded.runs import ITEM_LABELS, RunRefused, request_run, supported_items
@@ -30,12 +31,13 @@ def _run_or_404(run_id: int) -> SyncRun:
     return run
 
 
-def site_sync_section(site, account) -> str:
+@bp.app_template_global()
+def site_sync_section(site, account):
     """The Synchronize form, the latest run's progress and the log, for one account card."""
-    return render_template("embedded/_sync_section.html", site=site, account=account,
-                           items=[(i, ITEM_LABELS[i]) for i in supported_items(account)],
-                           run=run_view.latest_run(account.id, site.id),
-                           lines=run_view.log_lines(site_id=site.id, account_id=account.id, limit=30))
+    return Markup(render_template("embedded/_sync_section.html", site=site, account=account,
+                                  items=[(i, ITEM_LABELS[i]) for i in supported_items(account)],
+                                  run=run_view.latest_run(account.id, site.id),
+                                  lines=run_view.log_lines(site_id=site.id, account_id=account.id, limit=30)))
 
 
 @bp.post("/sites/<site_slug>/embedded/<int:account_id>/sync")
@@ -71,17 +73,17 @@ def site_log(site_slug, account_id):
 
 # ---- global synchronization (Preferences → Embedded Services) ----------------------------
 
-def global_section() -> str:
+@bp.app_template_global()
+def global_sync_section():
     accounts = (ProviderAccount.query.filter_by(company_id=current_user.company_id)
                 .order_by(ProviderAccount.name).all())
     accounts = [a for a in accounts if install.is_enabled(a.provider_key)]
     live_sites = {}
     for activation in SiteActivation.query.filter_by(enabled=True, is_live=True).all():
         live_sites.setdefault(activation.account_id, []).append(activation.site)
-    return render_template("embedded/_global_sync.html", accounts=accounts, live_sites=live_sites,
-                           labels=ITEM_LABELS, supported=supported_items,
-                           runs=run_view.recent_runs(limit=10), latest=run_view.latest_run,
-                           lines=run_view.log_lines(site_ids=current_user.visible_site_ids(), limit=50))
+    return Markup(render_template("embedded/_global_sync.html", accounts=accounts, live_sites=live_sites,
+                                  labels=ITEM_LABELS, supported=supported_items, latest=run_view.latest_run,
+                                  lines=run_view.log_lines(site_ids=current_user.visible_site_ids(), limit=50)))
 
 
 @bp.post("/preferences/embedded/sync")

@@ -108,8 +108,16 @@ def request_connection_test(account: ProviderAccount) -> None:
     account.test_state, account.test_code, account.test_message = "queued", None, None
     account.test_started_at, account.test_finished_at = utcnow(), None
     db.session.commit()
-    enqueue("webapp.embedded.jobs.test_connection_job", account.id, job_timeout=120, result_ttl=300,
-            failure_ttl=86400)
+    try:
+        enqueue("webapp.embedded.jobs.test_connection_job", account.id, job_timeout=120, result_ttl=300,
+                failure_ttl=86400)
+    except Exception:  # the queue is down: end the test visibly instead of polling forever
+        log.exception("could not queue connection test account=%s", account.id)
+        account.test_state, account.test_code = "failed", "unknown"
+        account.test_message = "The background queue is unavailable; the test could not start. Try again shortly."
+        account.test_finished_at = utcnow()
+        db.session.commit()
+        raise
 
 
 def run_connection_test(account_id: int) -> None:

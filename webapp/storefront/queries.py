@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import false, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload, raiseload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..extensions import db
 from ..models import Category, Order, OrderEvent, OrderItem, Product, ShippingMethod, SiteUser
@@ -102,11 +102,11 @@ class OrderFilter:
 def orders_page(filters: OrderFilter, page: int, per_page: int = PER_PAGE) -> Page:
     """Newest first; ordering by (placed_at, id) matches ix_orders_placed_id and the
     site/status filters match ix_orders_site_placed / ix_orders_status_placed.
-    Items and customer are raise-loaded: a list template that touched them would turn one
-    query per page into one query per row, so it fails loudly instead."""
+    The site comes in the same query; items (selectin by default) are not loaded at all —
+    the list does not show them, and touching them per row would be an N+1."""
     return paginate(
         Order, filters.criteria(), [Order.placed_at.desc(), Order.id.desc()], page, per_page,
-        options=(joinedload(Order.site), raiseload(Order.items), raiseload(Order.customer)),
+        options=(joinedload(Order.site), lazyload(Order.items)),
     )
 
 
@@ -131,7 +131,7 @@ def customer_orders(user: SiteUser, limit: int = 10) -> tuple[list[Order], int]:
     """A customer's latest orders and how many they placed in total."""
     total = db.session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == user.id))
     rows = (Order.query.filter(Order.customer_id == user.id)
-            .options(raiseload(Order.items), raiseload(Order.customer))
+            .options(lazyload(Order.items))
             .order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit).all())
     return rows, total or 0
 
