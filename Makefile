@@ -32,5 +32,11 @@ sandbox: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+chaos: install
+	$(BIN)/python scripts/chaos.py $(CHAOS_ARGS)
+
+bench: install
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache
