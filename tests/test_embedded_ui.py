@@ -273,7 +273,7 @@ def test_site_tab_enable_and_live_toggles_persist(client, login, world, shipstat
     login(world["boss"])
     account = make_account(world["clerk"])
     tab = text(client.get("/sites/alpha/settings/embedded"))
-    card = between(tab, f'id="embedded-account-{account.id}"', "Synchronize and log")
+    card = between(tab, f'id="embedded-account-{account.id}"', 'data-slot="synchronize-and-log"')
     assert 'name="enabled"' in card and 'name="is_live"' in card and 'name="site-store_id"' in card
     assert f'hx-post="{BASE}/sites/alpha/accounts/{account.id}"' in card
     assert 'data-slot="synchronize-and-log"' in tab
