@@ -88,3 +88,20 @@ def test_replayed_job_processes_once(factory, make_shipstation_account, run_work
                  if r["path"].endswith("/shipments")]
     assert len(requested) == 1  # resource_url fetched once
     assert json.loads(event.payload)["resource_type"] == "SHIP_NOTIFY"
+
+
+def test_subscribe_button_registers_the_webhook_without_the_token_in_job_args(client, login, factory,
+                                                                               make_shipstation_account, run_worker):
+    from webapp.queue import get_queue
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    login(factory.admin(is_super=True))
+    response = client.post(f"/preferences/embedded/accounts/{account.id}/webhook", follow_redirects=True)
+    assert "Subscription queued" in response.get_data(as_text=True)
+    [job] = get_queue().get_jobs()
+    assert account.webhook_token not in repr(job.args) + repr(job.kwargs) + (job.description or "")
+    run_worker()
+    page = client.get(f"/preferences/embedded/accounts/{account.id}").get_data(as_text=True)
+    assert "Subscribed" in page
+    hooks = requests.get(f"{sim.api}/webhooks", auth=(sim.api_key, sim.api_secret)).json()["webhooks"]
+    assert [h["HookType"] for h in hooks] == ["SHIP_NOTIFY"] and account.webhook_token in hooks[0]["Url"]

@@ -263,6 +263,20 @@ def _test_panel_context(account: ProviderAccount, queue_error: str = "") -> dict
             "error_label": ERROR_KINDS.get(account.test_code or "", ERROR_KINDS["unknown"])}
 
 
+@bp.post("/accounts/<int:account_id>/webhook")
+@login_required
+def subscribe_webhook(account_id):
+    account = _usable_account_or_404(account_id)
+    try:
+        accounts.request_webhook_subscription(account, _webhook_url(account))
+        flash(f"Subscribing the webhook at {account.provider.name}; this page shows the result in a moment.", "info")
+    except accounts.AccountError as exc:
+        flash(str(exc), "warning")
+    except RedisError:
+        flash("The background queue is unavailable; try again shortly.", "danger")
+    return redirect(url_for(".account", account_id=account.id))
+
+
 @bp.post("/accounts/<int:account_id>/test")
 @login_required
 def test_connection(account_id):

@@ -163,14 +163,16 @@ def request_webhook_subscription(account: ProviderAccount, target_url: str) -> N
         raise AccountError(f"{account.provider.name} webhooks cannot be subscribed through its API.")
     account.webhook_subscription = {"state": "queued", "target_url": target_url, "at": utcnow().isoformat()}
     db.session.commit()
-    enqueue("webapp.embedded.jobs.subscribe_webhook_job", account.id, target_url, job_timeout=120,
-            result_ttl=300, failure_ttl=86400)
+    # Only the id travels through Redis: the target URL carries the account's secret token.
+    enqueue("webapp.embedded.jobs.subscribe_webhook_job", account.id, job_timeout=120, result_ttl=300,
+            failure_ttl=86400)
 
 
-def run_webhook_subscription(account_id: int, target_url: str) -> None:
+def run_webhook_subscription(account_id: int) -> None:
     account = db.session.get(ProviderAccount, account_id)
-    if account is None:
+    if account is None or not account.webhook_subscription:
         return
+    target_url = account.webhook_subscription["target_url"]
     client = account.client()
     try:
         result = client.subscribe_webhook(target_url)

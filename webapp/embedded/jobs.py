@@ -26,7 +26,7 @@ def process_webhook_job(event_id: int) -> str:
     return process(event_id)
 
 
-def subscribe_webhook_job(account_id: int, target_url: str) -> None:
+def subscribe_webhook_job(account_id: int) -> None:
     from .accounts import run_webhook_subscription
 
-    run_webhook_subscription(account_id, target_url)
+    run_webhook_subscription(account_id)
