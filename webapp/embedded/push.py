@@ -176,6 +176,7 @@ def run_push(push_id: int) -> str:
     client = account.client()
     try:
         ctx = build_order_context(order, push, activation, eligibility.items)
+        _require_settings(account, ctx)
         item_ids = {item.line_number: item.id for item in eligibility.items}
         was_ambiguous = push.ambiguous
         db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
@@ -211,6 +212,11 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
             outcomes[push_id] = _back_to_waiting(push, eligibility.reasons)
             continue
         ctx = build_order_context(push.order, push, activation, eligibility.items)
+        try:
+            _require_settings(account, ctx)
+        except pe.ProviderConfigError as exc:
+            outcomes[push_id] = _failed_attempt(push_id, exc, client)
+            continue
         prepared.append((push_id, ctx, {i.line_number: i.id for i in eligibility.items}))
     db.session.commit()
     if not prepared:
@@ -229,6 +235,13 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
             outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
         client.exchanges.clear()  # recorded once, on the first order of the batch
     return outcomes
+
+
+def _require_settings(account: ProviderAccount, ctx) -> None:
+    missing = account.provider.missing_settings(ctx)
+    if missing:
+        raise pe.ProviderConfigError(f"{account.provider.name} needs settings that are missing:",
+                                     field_errors={"": missing})
 
 
 def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:

@@ -6,6 +6,9 @@ provider: use-cases in ``webapp.embedded`` give them plain data and store what t
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Iterator
 
@@ -82,6 +85,24 @@ class WebhookAuthError(Exception):
 class WebhookEnvelope:
     dedupe_key: str      # the same notification delivered twice has the same key
     event_type: str
+
+
+def rate_limit_override(provider_key: str) -> RateLimit | None:
+    """Install-level override of a provider's declared limit, from the environment:
+    ``PROVIDER_RATE_LIMITS='{"shipstation": [limit, window_seconds]}'`` (e.g. a vendor-granted
+    higher limit, or a compressed window for a benchmark). A malformed value is ignored."""
+    raw = os.environ.get("PROVIDER_RATE_LIMITS", "").strip()
+    if not raw:
+        return None
+    try:
+        limit, window = json.loads(raw)[provider_key]
+        rule = RateLimit(limit=int(limit), window_seconds=float(window))
+    except KeyError:
+        return None
+    except (ValueError, TypeError):
+        logging.getLogger(__name__).warning("PROVIDER_RATE_LIMITS ignored for %s: %r", provider_key, raw[:200])
+        return None
+    return rule if rule.limit > 0 and rule.window_seconds > 0 else None
 
 
 class Provider:
@@ -163,9 +184,10 @@ class Provider:
         return self._http
 
     def limiter(self) -> SharedRateLimiter | None:
-        if self.rate_limit is None or self.redis is None:
+        rule = rate_limit_override(self.key) or self.rate_limit
+        if rule is None or self.redis is None:
             return None
-        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", self.rate_limit)
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", rule)
 
     def build_http(self) -> ProviderHTTP:
         """Subclasses pass their auth, error parser and rate-limit observer here."""
@@ -174,6 +196,29 @@ class Provider:
     @property
     def exchanges(self):
         return self._http.exchanges if self._http else []
+
+    @classmethod
+    def missing_settings(cls, ctx) -> list[str]:
+        """Required per-entity settings this push lacks (e.g. a user's External ID), in words
+        an admin can act on. A required yes/no setting must be ticked."""
+        def missing(field, values) -> bool:
+            value = (values or {}).get(field.name)
+            return value is not True if field.type == "bool" else value in (None, "")
+
+        problems = [f"Site {ctx.site_name}: {f.label} is required by {cls.name} (site Embedded Services tab)."
+                    for f in cls.site_settings if f.required and missing(f, ctx.site_settings)]
+        for f in cls.user_settings:
+            if f.required and missing(f, ctx.customer.settings):
+                need = "must be ticked" if f.type == "bool" else "is required"
+                problems.append(f"Customer {ctx.customer.email}: {f.label} {need} on the user's Embedded Services tab.")
+        for item in ctx.items:
+            problems += [f"Item {item.number}: {f.label} is required on the product's Embedded Services tab."
+                         for f in cls.product_settings if f.required and missing(f, item.product_settings)]
+            if item.shipping_method is not None:
+                problems += [f"Item {item.number}: shipping method {item.shipping_method.name!r} needs {f.label}."
+                             for f in cls.shipping_method_settings
+                             if f.required and missing(f, item.shipping_method.settings)]
+        return problems
 
     # ---- operations (a provider implements what its capabilities declare) ------------
     def test_connection(self) -> str:

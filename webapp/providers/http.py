@@ -119,18 +119,43 @@ class ProviderHTTP:
             time.sleep(wait)
 
     def request(self, method: str, path: str, *, json=None, data=None, params=None, headers=None,
-                timeout: tuple[float, float] | None = None, expect: str = "json"):
-        """Send one request. Returns parsed JSON (expect="json"), text ("text") or the Response ("raw")."""
+                timeout: tuple[float, float] | None = None, expect: str = "json", ok_statuses: tuple = ()):
+        """Send one request. Returns parsed JSON (expect="json"), text ("text") or the Response ("raw").
+        ``ok_statuses`` are handed back unraised (a SOAP fault travels as HTTP 500)."""
         url = self.url(path)
-        self._wait_for_slot()
         body = jsonlib.dumps(json) if json is not None else data
+        for attempt in (1, 2):
+            response = self._send(method, url, body, params, headers, timeout, json is not None)
+            # A cached token the provider no longer accepts: drop it and retry once (OAuth2).
+            if response.status_code == 401 and attempt == 1 and hasattr(self.auth, "invalidate") \
+                    and self.auth.invalidate():
+                continue
+            break
+        self._observe_rate_limit(response)
+        if response.status_code not in ok_statuses:
+            self._raise_for_status(response)
+        if expect == "raw":
+            return response
+        if expect == "text":
+            return response.text
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            kind = response.headers.get("Content-Type", "unknown content")
+            raise e.ProviderResponseError(
+                f"{self._host(url)} answered with {kind.split(';')[0]} instead of JSON.", status=response.status_code
+            ) from exc
+
+    def _send(self, method, url, body, params, headers, timeout, is_json):
+        self._wait_for_slot()
         started = time.monotonic()
-        response = None
         try:
             response = self.session.request(
                 method, url, data=body, params=params, auth=self.auth, allow_redirects=False,
                 timeout=timeout or self.timeout,
-                headers={**({"Content-Type": "application/json"} if json is not None else {}), **(headers or {})},
+                headers={**({"Content-Type": "application/json"} if is_json else {}), **(headers or {})},
             )
         except requests.exceptions.ConnectTimeout as exc:
             self._record(method, url, None, started, body, None, "connect timeout")
@@ -146,21 +171,7 @@ class ProviderHTTP:
             raise e.ProviderConnectError(f"Request to {self._host(url)} failed: {type(exc).__name__}.") from exc
 
         self._record(method, url, response.status_code, started, body, response.content, "")
-        self._observe_rate_limit(response)
-        self._raise_for_status(response)
-        if expect == "raw":
-            return response
-        if expect == "text":
-            return response.text
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            kind = response.headers.get("Content-Type", "unknown content")
-            raise e.ProviderResponseError(
-                f"{self._host(url)} answered with {kind.split(';')[0]} instead of JSON.", status=response.status_code
-            ) from exc
+        return response
 
     def _observe_rate_limit(self, response) -> None:
         if self.rate_limit_observer and self.limiter:
