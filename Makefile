@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test migrate seed worker sandbox clean chaos bench
+.PHONY: install run test e2e migrate seed worker sandbox clean chaos bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ sandbox: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: install
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 chaos: install
 	$(BIN)/python scripts/chaos.py $(CHAOS_ARGS)

@@ -19,6 +19,20 @@ app = create_app()
 
 
 class HubWorker(Worker):
+    keep_maintenance_chain = False
+
+    def run_maintenance_tasks(self):
+        """RQ housekeeping (every RQ_MAINTENANCE_INTERVAL s): re-acquire the scheduler lock if its
+        holder died, clean registries — and restart our maintenance chain if it was lost (Redis
+        restarted or flushed), so stale pushes are still recovered without a worker restart."""
+        super().run_maintenance_tasks()
+        if self.keep_maintenance_chain:
+            from webapp.embedded.maintenance import ensure_scheduled
+            from webapp.queue import get_queue
+
+            with app.app_context():
+                ensure_scheduled(self.connection, get_queue())
+
     def main_work_horse(self, job, queue):  # runs in the forked child
         with app.app_context():
             db.engine.dispose(close=False)
@@ -47,7 +61,11 @@ def main(argv=None) -> int:
             from webapp.queue import get_queue
 
             ensure_scheduled(connection, get_queue())
-    worker = HubWorker(args.queues.split(","), connection=connection)
+    # Shorter than RQ's defaults (600 s / 420 s) so a worker that died holding the scheduler
+    # lock is replaced within about a minute, not ten.
+    worker = HubWorker(args.queues.split(","), connection=connection,
+                       maintenance_interval=app.config["RQ_MAINTENANCE_INTERVAL"], worker_ttl=app.config["RQ_WORKER_TTL"])
+    worker.keep_maintenance_chain = not args.burst and not args.no_scheduler
     worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
     return 0
 

@@ -19,6 +19,7 @@ def create_app(config_object=None) -> Flask:
     _ensure_secrets(app)
 
     db.init_app(app)
+    _init_sqlite(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True)
     csrf.init_app(app)
@@ -40,6 +41,37 @@ def create_app(config_object=None) -> Flask:
     from .embedded import hooks
     hooks.init_app(app)
     return app
+
+
+def _init_sqlite(app: Flask) -> None:
+    """A SQLite file is shared by web processes and workers: WAL lets readers and the one
+    writer proceed together (in the default rollback journal every commit waits for all
+    readers, and readers wait for it), and the busy timeout makes a writer wait its turn
+    instead of failing with "database is locked". In-memory databases are left alone.
+    PostgreSQL (production) is not concerned."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file::memory:"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout = 15000")
+            cursor.execute("PRAGMA journal_mode = WAL")  # persistent in the file; a no-op once set
+            # WAL's usual companion (Rails' SQLite default too): commits no longer wait for an
+            # fsync; the database cannot be corrupted, a power cut may lose the last commits.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        except Exception:  # another process is switching it right now: it will be WAL anyway
+            logging.getLogger(__name__).warning("could not switch SQLite to WAL", exc_info=True)
+        finally:
+            cursor.close()
 
 
 def _init_logging(app: Flask) -> None:

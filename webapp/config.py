@@ -1,6 +1,7 @@
 """Settings read from the environment (12-factor). Every key has a safe local default."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,6 +18,27 @@ def _bool(name: str, default: bool = False) -> bool:
 
 def _list(name: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def _rate_limits(name: str) -> dict[str, tuple[int, float]]:
+    """``{"provider_key": [limit, window_seconds]}`` (JSON). Overrides a provider's declared
+    rate limit for this install, e.g. an account on a higher plan, or a compressed window in
+    tests and the chaos run (sandbox accounts configured with the same numbers)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+        out = {}
+        for key, value in data.items():
+            limit, window = value
+            limit, window = int(limit), float(window)
+            if limit < 1 or window <= 0:
+                raise ValueError(key)
+            out[str(key)] = (limit, window)
+        return out
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RuntimeError(f'{name} must be JSON like {{"shipstation": [40, 60]}} ({exc})') from None
 
 
 class Config:
@@ -44,6 +66,17 @@ class Config:
     PROVIDER_READ_TIMEOUT = float(os.environ.get("PROVIDER_READ_TIMEOUT", "30"))
     PUSH_BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", "5"))
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "8"))
+    PROVIDER_RATE_LIMITS = _rate_limits("PROVIDER_RATE_LIMITS")
+    # Recovery latency (how long before a lost job is noticed). The defaults suit production;
+    # tests and `make chaos` compress them. A push lease must outlast the longest single push.
+    PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "300"))
+    PUSH_STALE_QUEUED_SECONDS = float(os.environ.get("PUSH_STALE_QUEUED_SECONDS", "120"))
+    RUN_HEARTBEAT_STALE_SECONDS = float(os.environ.get("RUN_HEARTBEAT_STALE_SECONDS", "180"))
+    WEBHOOK_STALE_SECONDS = float(os.environ.get("WEBHOOK_STALE_SECONDS", "300"))
+    MAINTENANCE_INTERVAL_SECONDS = float(os.environ.get("MAINTENANCE_INTERVAL_SECONDS", "30"))
+    # RQ worker housekeeping (scheduler take-over after a worker died, abandoned jobs).
+    RQ_MAINTENANCE_INTERVAL = int(os.environ.get("RQ_MAINTENANCE_INTERVAL", "60"))
+    RQ_WORKER_TTL = int(os.environ.get("RQ_WORKER_TTL", "90"))
     TESTING = False
 
 

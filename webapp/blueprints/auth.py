@@ -6,8 +6,9 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from redis.exceptions import RedisError
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from ..auth_throttle import LoginThrottle
 from ..models import Admin
@@ -17,7 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    # Format only (name@host): a malformed address gets its own message instead of counting as
+    # a failed login; whether the account exists is still never revealed.
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Regexp(
+        r"^[^@\s]+@[^@\s]+$", message="Enter an email address such as name@example.com.")])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
@@ -35,8 +39,15 @@ def login():
     status = 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        throttle = LoginThrottle.for_request(email, request.remote_addr or "-")
-        wait = throttle.seconds_locked()
+        try:
+            throttle = LoginThrottle.for_request(email, request.remote_addr or "-")
+            wait = throttle.seconds_locked()
+        except RedisError:
+            # Without the shared failure counters logins cannot be throttled: refuse them
+            # (fail closed) with a clear message rather than a 500; open sessions keep working.
+            log.exception("login refused: throttle store unavailable")
+            form.password.errors.append("Signing in is temporarily unavailable. Try again in a minute.")
+            return render_template("auth/login.html", form=form), 503
         if wait:
             log.warning("login throttled email=%s ip=%s", email, request.remote_addr)
             form.password.errors.append(

@@ -17,11 +17,11 @@ from redis.exceptions import RedisError
 from werkzeug.routing import BuildError
 from wtforms import SelectField, StringField
 
-from ..embedded import accounts, activation, install
+from ..embedded import accounts, activation, install, overview
 from ..extensions import db
 from ..models import (
-    ENTITY_TYPES, Admin, Binding, Category, Product, ProviderAccount, ProviderExchange, ShippingMethod, SiteUser,
-    utcnow,
+    ENTITY_TYPES, Admin, Binding, Category, Product, ProviderAccount, ProviderExchange, ShippingMethod, Site,
+    SiteUser, utcnow,
 )
 from ..providers.errors import ERROR_KINDS
 from ..providers.fields import Schema
@@ -132,8 +132,25 @@ def index():
     accounts_ = (ProviderAccount.query.filter_by(company_id=current_user.company_id)
                  .order_by(ProviderAccount.name).all())
     known, enabled = all_providers(), install.enabled_providers()
+    glance = overview.build(current_user.company_id, current_user.visible_site_ids())
     return render_template("embedded/index.html", accounts=accounts_, known=known, enabled=enabled,
-                           catalogue=[_catalogue_entry(p) for p in enabled.values()], error_kinds=ERROR_KINDS)
+                           catalogue=[_catalogue_entry(p) for p in enabled.values()], error_kinds=ERROR_KINDS,
+                           glance=glance)
+
+
+@bp.get("/failed")
+@login_required
+def failed_pushes():
+    """Orders whose push failed, optionally for one account and/or one site (the overview links here)."""
+    account_id, site_id = request.args.get("account", type=int), request.args.get("site", type=int)
+    account = _account_or_404(account_id) if account_id else None
+    site = db.session.get(Site, site_id) if site_id else None
+    if site_id and (site is None or not current_user.can_access(site)):
+        abort(404)
+    pushes = overview.failed_pushes(current_user.company_id, current_user.visible_site_ids(),
+                                    account_id=account_id, site_id=site_id)
+    return render_template("embedded/failed.html", pushes=pushes, account=account, site=site,
+                           limit=overview.FAILED_LIMIT, error_kinds=ERROR_KINDS)
 
 
 # --- accounts: add / edit --------------------------------------------------------------------

@@ -12,7 +12,8 @@ from zoneinfo import available_timezones
 from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+                                ValidationError)
 
 from ..models import orders as o
 
@@ -37,7 +38,18 @@ class IsoDateField(DateField):
 
 class PriceField(DecimalField):
     """Shows 12.50 rather than 12.5000 but keeps up to 4 decimals (print unit prices such as
-    0.0125 per card matter)."""
+    0.0125 per card matter). NaN and infinities are not numbers here: they get a message (a
+    signalling NaN used to crash the range check with a 500)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+    def pre_validate(self, form):
+        if self.process_errors:  # one clear message, not "cannot be negative" on top of it
+            raise StopValidation()
 
     def _value(self):
         if self.raw_data:

@@ -45,10 +45,13 @@ def push(order_number):
     account_id = request.form.get("account_id", type=int)
     try:
         outcome = push_uc.request_push(order, account_id)
-        queued = [r.account.name for r in outcome if r.queued]
+        queued = [r.account.name for r in outcome if r.queued and r.message != push_uc.QUEUE_DOWN]
+        delayed = [r.account.name for r in outcome if r.queued and r.message == push_uc.QUEUE_DOWN]
         busy = [f"{r.account.name} ({r.message})" for r in outcome if not r.queued]
         if queued:
             flash(f"Order {order.number} queued for {', '.join(queued)}.", "success")
+        if delayed:
+            flash(f"Order {order.number} for {', '.join(delayed)}: {push_uc.QUEUE_DOWN}.", "warning")
         if busy:
             flash(f"Left alone: {', '.join(busy)}.", "info")
     except push_uc.NotEligible as exc:

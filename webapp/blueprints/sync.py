@@ -31,6 +31,12 @@ def _run_or_404(run_id: int) -> SyncRun:
     return run
 
 
+@bp.app_template_filter("sync_item_labels")
+def sync_item_labels(items) -> str:
+    """["products", "status"] -> "Products, Update order status" (the labels of the Synchronize form)."""
+    return ", ".join(ITEM_LABELS.get(item, item) for item in items or [])
+
+
 @bp.app_template_global()
 def site_sync_section(site, account):
     """The Synchronize form, the latest run's progress and the log, for one account card."""
@@ -83,7 +89,8 @@ def global_sync_section():
         live_sites.setdefault(activation.account_id, []).append(activation.site)
     return Markup(render_template("embedded/_global_sync.html", accounts=accounts, live_sites=live_sites,
                                   labels=ITEM_LABELS, supported=supported_items, latest=run_view.latest_run,
-                                  lines=run_view.log_lines(site_ids=current_user.visible_site_ids(), limit=50)))
+                                  lines=run_view.log_lines(site_ids=current_user.visible_site_ids(), limit=50),
+                                  site_names=_site_names()))
 
 
 @bp.post("/preferences/embedded/sync")
@@ -106,4 +113,9 @@ def global_log():
     if not install.menu_visible():
         abort(404)
     return render_template("embedded/_log_panel.html", lines=run_view.log_lines(site_ids=current_user.visible_site_ids()),
-                           refresh_url=request.path, panel_id="log-global", show_site=True)
+                           refresh_url=request.path, panel_id="log-global", show_site=True, site_names=_site_names())
+
+
+def _site_names() -> dict[int, str]:
+    """Site names for the global log (its lines carry site ids), in one query."""
+    return {site.id: site.name for site in current_user.visible_sites_query().all()}

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import defer, lazyload
 
 from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
@@ -94,10 +99,51 @@ def _batched(iterable, size: int):
         yield batch
 
 
+def _prefetched(batches):
+    """The same batches, read one batch ahead in a background thread: the provider's next
+    page is on the wire while this batch is written to the database (a sync costs about
+    max(fetch, write) instead of fetch + write). At most three batches exist at a time, and
+    an error of the reader is raised here, where its batch would have been."""
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader():
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    threading.Thread(target=reader, name="sync-prefetch", daemon=True).start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the reader stops after its current request
+
+
 def _finish_batch(ctx, client, n: int) -> None:
     ctx.progress(n)
-    record_exchanges(ctx.run.account_id, "run", ctx.run.id, client.exchanges)
-    client.exchanges.clear()
+    done = len(client.exchanges)  # a prefetching reader may be appending the next page's exchange
+    record_exchanges(ctx.run.account_id, "run", ctx.run.id, client.exchanges[:done])
+    del client.exchanges[:done]
     ctx.beat()
     run_id = ctx.run.id
     db.session.expunge_all()  # bounded memory: nothing from earlier batches stays in the session
@@ -107,58 +153,113 @@ def _finish_batch(ctx, client, n: int) -> None:
 def sync_products(ctx, account, site) -> None:
     client = account.client()
     resolver = CategoryResolver(ctx, account.id, site)
+    # Plain values only: every batch empties the session, which detaches `account` and `site`.
+    account_id, site_id, site_name = account.id, site.id, site.name
     try:
-        for batch in _batched(client.iter_products(), BATCH):
-            _apply_products(ctx, account.id, site.id, resolver, batch)
+        for batch in _prefetched(_batched(client.iter_products(), BATCH)):
+            _apply_products(ctx, account_id, site_id, resolver, batch)
             _finish_batch(ctx, client, len(batch))
     except ProviderError as exc:
         db.session.rollback()
         ctx.count("failed")
-        ctx.log(f"{site.name}: product synchronization stopped: {' '.join(exc.messages())}", "error")
-        record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+        ctx.log(f"{site_name}: product synchronization stopped: {' '.join(exc.messages())}", "error")
+        record_exchanges(account_id, "run", ctx.run.id, client.exchanges)
 
 
 def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
                     batch: list[RemoteProduct]) -> None:
-    bindings = {b.external_id: b for b in Binding.query.filter(
-        Binding.account_id == account_id, Binding.kind == "product",
-        Binding.external_id.in_([r.external_id for r in batch])).all()}
-    bound_products = {p.id: p for p in Product.query.filter(
-        Product.id.in_([b.local_id for b in bindings.values()])).all()} if bindings else {}
-    unbound_skus = [r.sku for r in batch if r.external_id not in bindings]
-    by_sku = {p.sku: p for p in Product.query.filter(Product.site_id == site_id,
-                                                     Product.sku.in_(unbound_skus)).all()} if unbound_skus else {}
-    now = utcnow()
+    """One batch, in a constant number of statements. An unchanged product (the common case
+    of a re-sync) costs nothing but its share of one narrow row query; ORM objects are
+    loaded only for products that changed; new products, their bindings and their log lines
+    are inserted with one (batched) INSERT each instead of one ORM flush per product."""
+    known = {row.external_id: row for row in db.session.execute(
+        select(Binding.external_id, Binding.data_hash, Product.id.label("product_id"))
+        .outerjoin(Product, Product.id == Binding.local_id)
+        .where(Binding.account_id == account_id, Binding.kind == "product",
+               Binding.external_id.in_([r.external_id for r in batch])))}
+    work = []
     for remote in batch:
         digest = data_hash(_product_payload(remote))
-        binding = bindings.get(remote.external_id)
-        product = bound_products.get(binding.local_id) if binding else None
-        if binding is not None and product is not None and binding.data_hash == digest:
+        row = known.get(remote.external_id)
+        if row is not None and row.product_id is not None and row.data_hash == digest:
             ctx.count("unchanged")
             continue
+        work.append((remote, digest))
+    if not work:
+        return
+    seen: set[str] = set()
+    changed_ids = [remote.external_id for remote, _ in work if remote.external_id in known]
+    bindings = {b.external_id: b for b in Binding.query.options(defer(Binding.data)).filter(
+        Binding.account_id == account_id, Binding.kind == "product",
+        Binding.external_id.in_(changed_ids)).all()} if changed_ids else {}
+    bound_products = {p.id: p for p in Product.query.options(lazyload(Product.category)).filter(
+        Product.id.in_([b.local_id for b in bindings.values()])).all()} if bindings else {}
+    unbound_skus = [r.sku for r, _ in work if r.external_id not in bindings]
+    by_sku = {p.sku: p for p in Product.query.options(lazyload(Product.category)).filter(
+        Product.site_id == site_id, Product.sku.in_(unbound_skus)).all()} if unbound_skus else {}
+    now = utcnow()
+    new_rows: list[dict] = []                              # products to create, in one INSERT
+    new_refs: list[tuple[RemoteProduct, str, Binding | None]] = []
+    new_by_sku: dict[str, dict] = {}
+    link_rows: list[dict] = []                             # new bindings, in one INSERT
+    logs: list[tuple[str, int | None, int | None]] = []    # (message, product id, or index in new_rows)
+    for remote, digest in work:
+        if remote.external_id in seen:
+            ctx.count("unchanged")  # the same remote product twice in one batch (its pages shifted)
+            continue
+        seen.add(remote.external_id)
+        binding = bindings.get(remote.external_id)
+        product = bound_products.get(binding.local_id) if binding else None
         if product is None:
             product = by_sku.get(remote.sku)
         if product is not None:
             _update_product(product, remote)
             ctx.count("updated")
             if binding is None:
-                ctx.log(f"Product {remote.sku} matched an existing product by SKU; linked and updated.",
-                        product_id=product.id)
-        else:
-            product = Product(site_id=site_id, sku=remote.sku, name=remote.name, description=remote.description,
-                              price=_price(remote.price), active=remote.active, source="sync",
-                              category_id=resolver.local_id(remote.category))
-            db.session.add(product)
-            db.session.flush()
-            by_sku[remote.sku] = product
-            ctx.count("created")
-            ctx.log(f"Product {remote.sku} created.", product_id=product.id)
-        if binding is None:
-            binding = Binding(account_id=account_id, kind="product", local_id=product.id,
-                              external_id=remote.external_id)
-            db.session.add(binding)
-            bindings[remote.external_id] = binding
-        binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+                logs.append((f"Product {remote.sku} matched an existing product by SKU; linked and updated.",
+                             product.id, None))
+                link_rows.append(_binding_row(account_id, remote, digest, product.id, now))
+            else:
+                binding.local_id = product.id
+                binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+            continue
+        pending = new_by_sku.get(remote.sku)
+        if pending is not None:  # two remote products with one SKU: the first one is linked
+            ctx.count("skipped")
+            logs.append((f"Product {remote.sku}: another product with this SKU was created in this batch; "
+                         f"this one (id {remote.external_id}) is not linked.", None, None))
+            continue
+        row = {"site_id": site_id, "sku": remote.sku, "name": remote.name, "description": remote.description,
+               "price": _price(remote.price), "active": remote.active, "source": "sync",
+               "category_id": resolver.local_id(remote.category), "created_at": now, "updated_at": now}
+        new_by_sku[remote.sku] = row
+        logs.append((f"Product {remote.sku} created.", None, len(new_rows)))
+        new_rows.append(row)
+        new_refs.append((remote, digest, binding))
+        ctx.count("created")
+    new_ids: list[int] = []
+    if new_rows:
+        db.session.flush()  # categories (and their log lines) first, in order
+        # Core executemany with RETURNING is sent as multi-row INSERTs; rows come back in no
+        # guaranteed order, so they are matched by SKU (unique per site, and in new_rows).
+        table = Product.__table__
+        ids_by_sku = dict(db.session.execute(table.insert().returning(table.c.sku, table.c.id), new_rows).all())
+        new_ids = [ids_by_sku[row["sku"]] for row in new_rows]
+        for (remote, digest, binding), product_id in zip(new_refs, new_ids):
+            if binding is None:
+                link_rows.append(_binding_row(account_id, remote, digest, product_id, now))
+            else:  # its product was deleted locally: bind the new one
+                binding.local_id = product_id
+                binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+    if link_rows:
+        db.session.execute(Binding.__table__.insert(), link_rows)
+    ctx.log_many([(message, {"product_id": product_id if index is None else new_ids[index]})
+                  for message, product_id, index in logs])
+
+
+def _binding_row(account_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
+    return {"account_id": account_id, "kind": "product", "local_id": local_id, "external_id": remote.external_id,
+            "data": remote.data, "data_hash": digest, "synced_at": now}
 
 
 def _update_product(product: Product, remote: RemoteProduct) -> None:

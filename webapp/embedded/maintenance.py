@@ -1,46 +1,66 @@
 """Periodic housekeeping, run as a self-rescheduling RQ job (fork-safe, any number of
-workers): recover pushes and runs whose worker died. A Redis key makes sure only one
-chain of maintenance jobs exists across all workers and machines."""
+workers): recover pushes, runs and webhook events whose worker or job was lost. A Redis key
+holding the live chain's token makes sure only one chain of maintenance jobs exists across
+all workers and machines: a chain whose token is no longer in the key stops."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 30
+INTERVAL_SECONDS = 30  # default of MAINTENANCE_INTERVAL_SECONDS
 CHAIN_KEY = "embedded:maintenance:chain"
 
 
+def interval_seconds() -> float:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return float(current_app.config.get("MAINTENANCE_INTERVAL_SECONDS", INTERVAL_SECONDS))
+    return float(INTERVAL_SECONDS)
+
+
+def _chain_ttl() -> int:
+    return max(4, int(interval_seconds() * 4))
+
+
 def ensure_scheduled(redis, queue) -> bool:
-    """Start the chain unless one is alive (its key is refreshed by every run)."""
-    if not redis.set(CHAIN_KEY, "1", nx=True, ex=INTERVAL_SECONDS * 4):
+    """Start the chain unless one is alive (its key is refreshed by every run). Workers call
+    this at start and on every RQ maintenance pass, so a chain lost with Redis restarts."""
+    token = uuid.uuid4().hex
+    if not redis.set(CHAIN_KEY, token, nx=True, ex=_chain_ttl()):
         return False
-    queue.enqueue("webapp.embedded.maintenance.maintenance_job", job_timeout=120, result_ttl=60,
+    queue.enqueue("webapp.embedded.maintenance.maintenance_job", token, job_timeout=120, result_ttl=60,
                   failure_ttl=3600, description="embedded services maintenance")
     return True
 
 
 def run_maintenance() -> dict:
     from .push import recover_stale_pushes
+    from .runs import recover_stale_runs
+    from .webhooks import recover_stale_events
 
-    done = {"pushes": recover_stale_pushes()}
-    try:
-        from .runs import recover_stale_runs
-    except ImportError:  # runs arrive with synchronization
-        return done
-    done["runs"] = recover_stale_runs()
-    return done
+    return {"pushes": recover_stale_pushes(), "runs": recover_stale_runs(), "webhooks": recover_stale_events()}
 
 
-def maintenance_job() -> dict:
+def maintenance_job(token: str | None = None) -> dict:
     from ..queue import get_queue, get_redis
 
     try:
         return run_maintenance()
     finally:
-        redis = get_redis()
-        redis.set(CHAIN_KEY, "1", ex=INTERVAL_SECONDS * 4)
-        get_queue().enqueue_in(timedelta(seconds=INTERVAL_SECONDS), "webapp.embedded.maintenance.maintenance_job",
-                               job_timeout=120, result_ttl=60, failure_ttl=3600,
-                               description="embedded services maintenance")
+        _continue_chain(get_redis(), get_queue(), token or uuid.uuid4().hex)
+
+
+def _continue_chain(redis, queue, token: str) -> None:
+    """Reschedule this chain unless another one owns the key (e.g. a worker started a new
+    chain while the scheduler was down and this one was late)."""
+    current = redis.get(CHAIN_KEY)
+    if current is not None and current != token.encode():
+        log.info("maintenance chain %s stops: chain %s is alive", token[:8], current[:8])
+        return
+    redis.set(CHAIN_KEY, token, ex=_chain_ttl())
+    queue.enqueue_in(timedelta(seconds=interval_seconds()), "webapp.embedded.maintenance.maintenance_job", token,
+                     job_timeout=120, result_ttl=60, failure_ttl=3600, description="embedded services maintenance")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import or_, update
 
 from ..extensions import db
@@ -28,10 +29,23 @@ from .eligibility import check
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)          # longer than any single push may take (job_timeout below)
 JOB_TIMEOUT = 240
 BACKOFF_CAP = 600.0
-STALE_QUEUED = timedelta(minutes=2)    # a queued row with no progress this long gets a new job
+
+
+def _lease() -> timedelta:
+    """How long a worker holds a pushing row (PUSH_LEASE_SECONDS, 5 min by default): longer
+    than any single push may take, so the job timeout never exceeds it."""
+    return timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
+
+
+def _stale_queued() -> timedelta:
+    """A queued row with no progress this long gets a new job (PUSH_STALE_QUEUED_SECONDS)."""
+    return timedelta(seconds=current_app.config["PUSH_STALE_QUEUED_SECONDS"])
+
+
+QUEUE_DOWN = ("saved as queued, but the background queue is unreachable right now; it will be sent "
+              "automatically once the queue is back")
 
 
 class NotEligible(Exception):
@@ -86,7 +100,8 @@ def _to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
 def _enqueue(push_id: int, delay: float = 0) -> None:
     from ..queue import get_queue
 
-    kwargs = dict(job_id=f"push-{push_id}-{uuid.uuid4().hex[:10]}", job_timeout=JOB_TIMEOUT,
+    job_timeout = max(1, min(JOB_TIMEOUT, int(current_app.config["PUSH_LEASE_SECONDS"]) - 1))
+    kwargs = dict(job_id=f"push-{push_id}-{uuid.uuid4().hex[:10]}", job_timeout=job_timeout,
                   result_ttl=600, failure_ttl=7 * 86400, description=f"push order (push #{push_id})")
     queue = get_queue()
     if delay > 0:
@@ -140,8 +155,15 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
         else:
             outcome.append(Requested(activation.account, False, f"already {push.state}"))
     db.session.commit()
-    for push_id in to_enqueue:
-        _enqueue(push_id)
+    try:
+        for push_id in to_enqueue:
+            _enqueue(push_id)
+    except RedisError:
+        # The rows are committed as queued: maintenance gives them a job once the queue is back.
+        log.exception("push requested but not queued (queue unavailable) pushes=%s", to_enqueue)
+        for requested in outcome:
+            if requested.queued:
+                requested.message = QUEUE_DOWN
     return outcome
 
 
@@ -154,7 +176,7 @@ def _claim(push_id: int) -> bool:
         .where(OrderPush.id == push_id,
                or_(OrderPush.state == PUSH_QUEUED,
                    (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now)))
-        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + LEASE, updated_at=now)
+        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + _lease(), updated_at=now)
     )
     db.session.commit()
     return result.rowcount == 1
@@ -250,13 +272,19 @@ def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:
     return "waiting"
 
 
+def _fit(value, length: int) -> str | None:
+    """A provider's value cut to its column: an odd answer is stored, never a failed commit
+    (PostgreSQL refuses over-long strings) that would leave the push 'pushing' forever."""
+    return None if value is None else str(value)[:length]
+
+
 def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
     push = db.session.get(OrderPush, push_id)
     now = utcnow()
     push.state, push.pushed_at, push.errors, push.error_kind = PUSH_PUSHED, now, [], None
-    push.external_id, push.external_number = result.external_id, result.external_number
+    push.external_id, push.external_number = _fit(result.external_id, 200), _fit(result.external_number, 200)
     push.external_status, push.ambiguous, push.lease_until, push.next_attempt_at = (
-        result.external_status or None, False, None, None)
+        _fit(result.external_status, 100) or None, False, None, None)
     existing = {ip.item_id: ip for ip in push.items}
     for item_result in result.items:
         item_id = item_ids.get(item_result.line_number)
@@ -266,10 +294,11 @@ def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
         if row is None:
             row = ItemPush(push=push, item_id=item_id, external_number="")
             db.session.add(row)
-        row.external_id = item_result.external_id
-        row.external_number = item_result.external_number or item_external_number(push, item_result.line_number)
-        row.external_status = item_result.external_status or None
-        row.external_order_id = item_result.external_order_id or None
+        row.external_id = _fit(item_result.external_id, 200)
+        row.external_number = _fit(item_result.external_number or item_external_number(push, item_result.line_number),
+                                   120)
+        row.external_status = _fit(item_result.external_status, 100) or None
+        row.external_order_id = _fit(item_result.external_order_id, 100) or None
         row.pushed_at = now
     record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
     db.session.commit()
@@ -310,17 +339,33 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
     return "failed"
 
 
+def _waiting_in_queue() -> set[int]:
+    """Push ids whose job is still waiting in the queue list (a backlog, not a lost job)."""
+    from ..queue import get_queue
+
+    ids = set()
+    for job_id in get_queue().get_job_ids():
+        parts = job_id.split("-")
+        if len(parts) >= 2 and parts[0] == "push" and parts[1].isdigit():
+            ids.add(int(parts[1]))
+    return ids
+
+
 def recover_stale_pushes() -> int:
     """Re-enqueue pushes whose job was lost (worker killed, Redis flushed): leases that
-    expired, and queued rows overdue by STALE_QUEUED. Safe to run from any process."""
+    expired, and queued rows overdue by PUSH_STALE_QUEUED_SECONDS whose job is not still
+    waiting in the queue (a long backlog must not be multiplied by recovery). Safe to run
+    from any process."""
     now = utcnow()
+    stale_queued = _stale_queued()
     stale = OrderPush.query.filter(or_(
         (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now),
         (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at.is_(None))
-        & (OrderPush.queued_at < now - STALE_QUEUED),
-        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at < now - STALE_QUEUED),
-    )).with_entities(OrderPush.id).limit(500).all()
-    ids = [row.id for row in stale]
+        & (OrderPush.queued_at < now - stale_queued),
+        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at < now - stale_queued),
+    )).with_entities(OrderPush.id, OrderPush.state).order_by(OrderPush.id).limit(5000).all()
+    waiting = _waiting_in_queue() if any(row.state == PUSH_QUEUED for row in stale) else set()
+    ids = [row.id for row in stale if not (row.state == PUSH_QUEUED and row.id in waiting)][:500]
     if ids:
         db.session.execute(update(OrderPush).where(OrderPush.id.in_(ids))
                            .values(queued_at=now, next_attempt_at=None))

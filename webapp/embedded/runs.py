@@ -12,6 +12,8 @@ import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +24,6 @@ from ..models import (RUN_FAILED, RUN_FINISHED, RUN_QUEUED, RUN_RUNNING, SYNC_IT
 log = logging.getLogger(__name__)
 
 RUN_JOB_TIMEOUT = 6 * 3600
-HEARTBEAT_STALE = timedelta(minutes=3)   # a running run silent this long lost its worker
 QUEUED_STALE = timedelta(minutes=10)     # a queued run never picked up: its job was lost
 MAX_LOG_LINES = 5000
 SITE_LOCK_TTL = 120
@@ -72,7 +73,15 @@ def request_run(account: ProviderAccount, items: list[str], started_by: str, sit
         raise RunRefused(f"A synchronization of {account.name} {where} is already "
                          f"{active.state if active else 'in progress'}"
                          f"{f' (run #{active.id})' if active else ''}. Wait for it to finish.") from None
-    _enqueue(run.id)
+    try:
+        _enqueue(run.id)
+    except RedisError:
+        log.exception("sync run %s could not be queued", run.id)
+        run.state, run.finished_at, run.active_key = RUN_FAILED, utcnow(), None
+        run.error = "The background queue is unreachable, so the synchronization could not start. Try again shortly."
+        db.session.add(RunLogLine(run_id=run.id, site_id=run.site_id, level="error", message=run.error))
+        db.session.commit()
+        raise RunRefused(run.error) from None
     return run
 
 
@@ -99,6 +108,22 @@ class RunContext:
         self._lines += 1
         db.session.add(RunLogLine(run_id=self.run.id, site_id=refs.pop("site_id", self.site_id), level=level,
                                   message=message[:1000], **refs))
+        if self._lines == MAX_LOG_LINES:
+            db.session.add(RunLogLine(run_id=self.run.id, site_id=None, level="warning",
+                                      message=f"Log truncated after {MAX_LOG_LINES} lines; counters stay exact."))
+
+    def log_many(self, entries: list[tuple[str, dict]], level: str = "info") -> None:
+        """Many lines in one INSERT (a batch of a sync); same cap and truncation line as log()."""
+        room = MAX_LOG_LINES - self._lines
+        if room <= 0 or not entries:
+            return
+        db.session.flush()  # lines added one by one before these keep their place
+        now = utcnow()
+        rows = [{"run_id": self.run.id, "site_id": refs.get("site_id", self.site_id), "level": level,
+                 "message": message[:1000], "order_id": refs.get("order_id"), "product_id": refs.get("product_id"),
+                 "category_id": refs.get("category_id"), "created_at": now} for message, refs in entries[:room]]
+        db.session.execute(RunLogLine.__table__.insert(), rows)  # Core executemany: no ORM objects
+        self._lines += len(rows)
         if self._lines == MAX_LOG_LINES:
             db.session.add(RunLogLine(run_id=self.run.id, site_id=None, level="warning",
                                       message=f"Log truncated after {MAX_LOG_LINES} lines; counters stay exact."))
@@ -227,8 +252,10 @@ def _sync_site(ctx: RunContext, account_id: int, site_id: int, items: list[str])
 def recover_stale_runs() -> int:
     """A run whose worker died ends as failed (bounded time), never 'running' forever."""
     now = utcnow()
+    # A running run silent this long lost its worker (RUN_HEARTBEAT_STALE_SECONDS, 3 min).
+    heartbeat_stale = timedelta(seconds=current_app.config["RUN_HEARTBEAT_STALE_SECONDS"])
     stale = SyncRun.query.filter(
-        ((SyncRun.state == RUN_RUNNING) & (SyncRun.heartbeat_at < now - HEARTBEAT_STALE))
+        ((SyncRun.state == RUN_RUNNING) & (SyncRun.heartbeat_at < now - heartbeat_stale))
         | ((SyncRun.state == RUN_QUEUED) & (SyncRun.queued_at < now - QUEUED_STALE))
     ).all()
     for run in stale:

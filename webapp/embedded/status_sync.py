@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import selectinload
+
 from ..extensions import db
 from ..models import PUSH_PUSHED, Order, OrderEvent, OrderPush, utcnow
 from ..models import orders as o
@@ -46,15 +48,16 @@ def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPu
     else:
         targets = [ip for ip in push.items
                    if not update.external_order_id or ip.external_order_id in (None, update.external_order_id)]
+    status = str(update.external_status or "")[:100]  # the column's size: an odd value never fails the commit
     mapped = provider.map_status(update.external_status)
     for ip in targets:
         item = ip.item
-        if ip.external_status != update.external_status:
-            ip.external_status, changed = update.external_status, True
+        if ip.external_status != status:
+            ip.external_status, changed = status, True
         ip.status_synced_at = now
         shipment = update.shipment
-        if shipment and shipment.tracking_number and item.tracking_number != shipment.tracking_number:
-            item.carrier = (shipment.carrier or item.carrier)[:100]
+        if shipment and shipment.tracking_number and item.tracking_number != shipment.tracking_number[:100]:
+            item.carrier = (shipment.carrier or item.carrier or "")[:100]
             item.tracking_number = shipment.tracking_number[:100]
             item.shipped_on = shipment.ship_date or item.shipped_on or now.date()
             db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="shipment",
@@ -64,10 +67,10 @@ def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPu
         if mapped and item.status != mapped and item.status not in FINAL:
             db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="status",
                                       detail=f"Item {item.number}: {item.status} → {mapped} "
-                                             f"({provider.name}: {update.external_status})"))
+                                             f"({provider.name}: {status})"))
             item.status, item.status_changed_at, changed = mapped, now, True
-    if push.external_status != update.external_status:
-        push.external_status, changed = update.external_status, True
+    if push.external_status != status:
+        push.external_status, changed = status, True
     push.status_synced_at = now
     if changed:
         push.order.refresh_status()
@@ -75,25 +78,39 @@ def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPu
 
 
 def apply_updates(account, updates, push_ids=None, on_result=None) -> tuple[int, int]:
-    """Apply a stream of updates in batches; returns (changed, unchanged) per order."""
-    pushes = {p.idempotency_key: p for p in OrderPush.query.filter(OrderPush.account_id == account.id,
-                                                                     OrderPush.state == PUSH_PUSHED)
-              .filter(OrderPush.id.in_(push_ids) if push_ids is not None else True).all()}
-    changed_orders, seen_orders, pending = set(), set(), 0
+    """Apply a stream of updates in chunks of BATCH, one transaction each; returns (changed,
+    unchanged) per order. A chunk's pushes are loaded by key together with their items and
+    orders (items, files) in a constant number of queries — never one per push or item, and
+    never every push of the account (a webhook carries a handful of keys)."""
+    allowed = set(push_ids) if push_ids is not None else None
+    account_id = account.id
+    changed_orders, seen_orders = set(), set()
+    chunk: list = []
+
+    def apply_chunk() -> None:
+        keys = {update.push_key for update in chunk if update.push_key}
+        pushes = {p.idempotency_key: p for p in OrderPush.query.filter(
+            OrderPush.account_id == account_id, OrderPush.state == PUSH_PUSHED,
+            OrderPush.idempotency_key.in_(keys)).options(
+            selectinload(OrderPush.items), selectinload(OrderPush.order)).all()
+            if allowed is None or p.id in allowed} if keys else {}
+        for update in chunk:
+            push = pushes.get(update.push_key)
+            if push is None:
+                continue
+            seen_orders.add(push.order_id)
+            if apply_update(account, update, pushes):
+                changed_orders.add(push.order_id)
+                if on_result:
+                    on_result(push, update)
+        db.session.commit()
+        chunk.clear()
+
     for update in updates:
-        push = pushes.get(update.push_key)
-        if push is None:
-            continue
-        seen_orders.add(push.order_id)
-        if apply_update(account, update, pushes):
-            changed_orders.add(push.order_id)
-            if on_result:
-                on_result(push, update)
-        pending += 1
-        if pending >= BATCH:
-            db.session.commit()
-            pending = 0
-    db.session.commit()
+        chunk.append(update)
+        if len(chunk) >= BATCH:
+            apply_chunk()
+    apply_chunk()
     return len(changed_orders), len(seen_orders - changed_orders)
 
 

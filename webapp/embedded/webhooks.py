@@ -7,8 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import noload
 
 from ..extensions import db
 from ..models import ProviderAccount, WebhookEvent, utcnow
@@ -33,7 +36,9 @@ class Intake:
 def _account_for(provider_key: str, token: str) -> ProviderAccount | None:
     if not token or len(token) > 64:
         return None
-    account = ProviderAccount.query.filter_by(webhook_token=token).first()
+    # noload: the intake needs the account row only, not its site activations (one query less
+    # on every webhook — see bench/RESULTS.md, webhook intake).
+    account = ProviderAccount.query.options(noload(ProviderAccount.activations)).filter_by(webhook_token=token).first()
     # Constant-time compare of what the lookup matched, and the provider must match the URL.
     if account is None or not hmac.compare_digest(account.webhook_token, token) or account.provider_key != provider_key:
         return None
@@ -58,17 +63,25 @@ def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake
     except ValueError as exc:
         log.warning("webhook malformed account=%s reason=%s", account.id, exc)
         return Intake(400, f"malformed webhook: {exc}")
-    event = WebhookEvent(account_id=account.id, dedupe_key=envelope.dedupe_key, event_type=envelope.event_type,
-                         payload=body.decode("utf-8", "replace"))
+    event = WebhookEvent(account_id=account.id, dedupe_key=str(envelope.dedupe_key)[:128],
+                         event_type=str(envelope.event_type or "")[:100],
+                         payload=body.decode("utf-8", "replace").replace("\x00", "\ufffd"))  # PostgreSQL text: no NUL
     db.session.add(event)
     try:
+        db.session.flush()
+        event_id = event.id  # read before the commit expires it (no reload query)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         log.info("webhook duplicate account=%s key=%s", account.id, envelope.dedupe_key[:16])
         return Intake(200, "duplicate ignored")
-    _enqueue(event.id)
-    return Intake(202, "accepted", event.id)
+    try:
+        _enqueue(event_id)
+    except RedisError:
+        # The event is stored (a redelivery would be a "duplicate"), so accept it: maintenance
+        # queues events left "received" once the queue is back (recover_stale_events).
+        log.exception("webhook stored but not queued event=%s (queue unavailable)", event_id)
+    return Intake(202, "accepted", event_id)
 
 
 def _enqueue(event_id: int, delay: float = 0) -> None:
@@ -106,9 +119,33 @@ def process(event_id: int) -> str:
         event.state, event.error = "failed", " ".join(exc.messages())[:1000]
         db.session.commit()
         return "failed"
+    except Exception as exc:  # a provider bug or an odd stored payload must not leave it "processing"
+        log.exception("webhook processing crashed event=%s", event_id)
+        db.session.rollback()
+        event = db.session.get(WebhookEvent, event_id)
+        event.state, event.error = "failed", f"Unexpected error: {type(exc).__name__}: {exc}"[:1000]
+        db.session.commit()
+        return "failed"
     event.state, event.processed_at, event.error = "processed", utcnow(), None
     from .accounts import record_exchanges
     record_exchanges(account.id, "account", account.id, client.exchanges)
     db.session.commit()
     log.info("webhook processed event=%s changed=%s unchanged=%s", event_id, changed, unchanged)
     return "processed"
+
+
+def recover_stale_events() -> int:
+    """Queue again the events left "received" whose job was lost (the queue was down at
+    intake, or Redis lost a scheduled retry). Older retries wait longer before recovery;
+    processing claims the event atomically, so a second job is harmless."""
+    stale = timedelta(seconds=current_app.config["WEBHOOK_STALE_SECONDS"])
+    now = utcnow()
+    rows = (WebhookEvent.query.filter(WebhookEvent.state == "received", WebhookEvent.received_at < now - stale)
+            .with_entities(WebhookEvent.id, WebhookEvent.received_at, WebhookEvent.attempts)
+            .order_by(WebhookEvent.id).limit(500).all())
+    ids = [row.id for row in rows if row.received_at < now - stale * (1 + row.attempts)]
+    for event_id in ids:
+        _enqueue(event_id)
+    if ids:
+        log.warning("re-queued %s webhook events", len(ids))
+    return len(ids)

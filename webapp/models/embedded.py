@@ -141,6 +141,7 @@ class OrderPush(db.Model):
         db.UniqueConstraint("order_id", "account_id"),
         db.Index("ix_order_pushes_account_state", "account_id", "state"),
         db.Index("ix_order_pushes_state_lease", "state", "lease_until"),
+        db.Index("ix_order_pushes_account_key", "account_id", "idempotency_key"),  # status updates by key
     )
     id = db.Column(db.Integer, primary_key=True)
     order_id = db.Column(db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)

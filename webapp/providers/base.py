@@ -6,9 +6,6 @@ provider: use-cases in ``webapp.embedded`` give them plain data and store what t
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import os
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Iterator
 
@@ -87,24 +84,6 @@ class WebhookEnvelope:
     event_type: str
 
 
-def rate_limit_override(provider_key: str) -> RateLimit | None:
-    """Install-level override of a provider's declared limit, from the environment:
-    ``PROVIDER_RATE_LIMITS='{"shipstation": [limit, window_seconds]}'`` (e.g. a vendor-granted
-    higher limit, or a compressed window for a benchmark). A malformed value is ignored."""
-    raw = os.environ.get("PROVIDER_RATE_LIMITS", "").strip()
-    if not raw:
-        return None
-    try:
-        limit, window = json.loads(raw)[provider_key]
-        rule = RateLimit(limit=int(limit), window_seconds=float(window))
-    except KeyError:
-        return None
-    except (ValueError, TypeError):
-        logging.getLogger(__name__).warning("PROVIDER_RATE_LIMITS ignored for %s: %r", provider_key, raw[:200])
-        return None
-    return rule if rule.limit > 0 and rule.window_seconds > 0 else None
-
-
 class Provider:
     key: ClassVar[str]
     name: ClassVar[str]
@@ -146,7 +125,11 @@ class Provider:
         config = current_app.config
         timeout = (min(cls.timeout[0], config["PROVIDER_CONNECT_TIMEOUT"]),
                    min(cls.timeout[1], config["PROVIDER_READ_TIMEOUT"]))
-        return cls(account.credentials, account.settings, redis=redis, account_id=account.id, timeout=timeout)
+        client = cls(account.credentials, account.settings, redis=redis, account_id=account.id, timeout=timeout)
+        override = (config.get("PROVIDER_RATE_LIMITS") or {}).get(cls.key)
+        if override:  # install-level PROVIDER_RATE_LIMITS='{"<key>": [limit, window_seconds]}'
+            client.rate_limit = RateLimit(limit=int(override[0]), window_seconds=float(override[1]))
+        return client
 
     @classmethod
     def schema_for(cls, entity: str) -> Schema:
@@ -184,10 +167,9 @@ class Provider:
         return self._http
 
     def limiter(self) -> SharedRateLimiter | None:
-        rule = rate_limit_override(self.key) or self.rate_limit
-        if rule is None or self.redis is None:
+        if self.rate_limit is None or self.redis is None:
             return None
-        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", rule)
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", self.rate_limit)
 
     def build_http(self) -> ProviderHTTP:
         """Subclasses pass their auth, error parser and rate-limit observer here."""

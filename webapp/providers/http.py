@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +27,11 @@ USER_AGENT = "EmbeddedServicesHub/1.0 (+web-to-print integration)"
 BODY_LIMIT = 4000
 SENSITIVE_HEADERS = {"authorization", "x-oneflow-authorization", "x-hp-hmac-authentication", "x-api-key",
                      "cookie", "set-cookie", "proxy-authorization"}
-INLINE_WAIT_LIMIT = 3.0  # wait for the rate limiter in-process up to this; beyond it, reschedule
+# Wait for the rate limiter in-process only briefly: at most this, and at most 5% of the
+# limit's window (a compressed test window must not turn every wait into a sleep). Beyond
+# it the call raises ProviderRateLimited and the job is rescheduled, freeing the worker.
+INLINE_WAIT_LIMIT = 3.0
+INLINE_WAIT_FRACTION = 0.05
 
 
 @dataclass
@@ -53,7 +58,7 @@ class Redactor:
             return ""
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
-        text = str(value)
+        text = str(value).replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL: a binary answer must still be stored
         for secret in self.secrets:
             text = text.replace(str(secret), "[redacted]")
         return text[:BODY_LIMIT] + ("…[truncated]" if len(text) > BODY_LIMIT else "")
@@ -62,16 +67,25 @@ class Redactor:
         return {k: ("[redacted]" if k.lower() in SENSITIVE_HEADERS else self.text(v)) for k, v in headers.items()}
 
 
+MAX_RETRY_AFTER = 6 * 3600.0  # a provider asking for longer (or for "inf") is capped, not obeyed
+
+
 def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
+        seconds = float(value)
+    except (ValueError, OverflowError):
         try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
-        except (TypeError, ValueError):
+            when = parsedate_to_datetime(value)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
+    if not math.isfinite(seconds):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def default_error_message(response: requests.Response) -> tuple[str, dict]:
@@ -110,11 +124,12 @@ class ProviderHTTP:
     def _wait_for_slot(self) -> None:
         if self.limiter is None:
             return
+        inline_limit = min(INLINE_WAIT_LIMIT, self.limiter.rule.window_seconds * INLINE_WAIT_FRACTION)
         while True:
             wait = self.limiter.try_acquire()
             if wait <= 0:
                 return
-            if wait > INLINE_WAIT_LIMIT:
+            if wait > inline_limit:
                 raise e.ProviderRateLimited(f"Rate limit reached; next slot in {wait:.0f}s.", retry_after=wait)
             time.sleep(wait)
 
@@ -143,10 +158,12 @@ class ProviderHTTP:
         try:
             return response.json()
         except ValueError as exc:
-            kind = response.headers.get("Content-Type", "unknown content")
-            raise e.ProviderResponseError(
-                f"{self._host(url)} answered with {kind.split(';')[0]} instead of JSON.", status=response.status_code
-            ) from exc
+            kind = response.headers.get("Content-Type", "unknown content").split(";")[0].strip() or "unknown content"
+            if "json" in kind.lower():  # announced JSON, but it does not parse: cut off or corrupt
+                message = f"{self._host(url)} answered with invalid or truncated JSON (HTTP {response.status_code})."
+            else:
+                message = f"{self._host(url)} answered with {kind} instead of JSON (HTTP {response.status_code})."
+            raise e.ProviderResponseError(message, status=response.status_code) from exc
 
     def _send(self, method, url, body, params, headers, timeout, is_json):
         self._wait_for_slot()

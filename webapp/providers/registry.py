@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from .base import Provider
 
-_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap"}
+_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap", "xml", "context"}
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import date, timedelta
 from typing import Iterator
@@ -34,6 +35,25 @@ ORDER_STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment"
                   "cancelled", "rejected_fulfillment")
 PAGE_SIZE = 500
 BULK_SIZE = 100  # createorders accepts at most 100 orders
+MAX_PAGES = 2000  # 1M records: a "pages" count beyond this is a broken answer, not a big account
+
+
+def _count(value, default: int = 1) -> int:
+    """A page number/count from an answer, whatever its JSON type (never raises)."""
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return int(number) if math.isfinite(number) else default
+
+
+def _key(value) -> str | None:
+    """A lookup key (orderKey, lineItemKey) from an answer: text or nothing."""
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
@@ -58,8 +78,9 @@ def rate_limit_pause(response: requests.Response) -> float | None:
     reset = response.headers.get("X-Rate-Limit-Reset")
     try:
         if response.status_code == 429 or (remaining is not None and int(remaining) <= 0):
-            return max(1.0, float(reset)) if reset is not None else 60.0
-    except ValueError:
+            seconds = float(reset) if reset is not None else 60.0
+            return min(3600.0, max(1.0, seconds)) if math.isfinite(seconds) else 60.0
+    except (ValueError, OverflowError):
         return None
     return None
 
@@ -143,7 +164,8 @@ class ShipStation(Provider):
                 raise ProviderResponseError("ShipStation did not return the stored order.")
             ids.append(str(stored["orderId"]))
             numbers.append(str(stored.get("orderNumber") or payload["orderNumber"]))
-            by_key = {i.get("lineItemKey"): i for i in stored.get("items") or [] if isinstance(i, dict)}
+            remote_items = stored.get("items") if isinstance(stored.get("items"), list) else []
+            by_key = {_key(i.get("lineItemKey")): i for i in remote_items if isinstance(i, dict)}
             for item in group_items:
                 remote = by_key.get(item.external_number, {})
                 items.append(ItemPushResult(
@@ -172,7 +194,7 @@ class ShipStation(Provider):
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
                 raise ProviderResponseError("ShipStation createorders answered without a results list.")
-            by_key = {r.get("orderKey"): r for r in results if isinstance(r, dict)}
+            by_key = {_key(r.get("orderKey")): r for r in results if isinstance(r, dict)}
             for index, items, payload in chunk:
                 result = by_key.get(payload["orderKey"])
                 if outcomes[index] is not None:
@@ -200,7 +222,7 @@ class ShipStation(Provider):
     @staticmethod
     def push_key(order_key: str | None) -> str:
         """Our idempotency key from an orderKey (split shipments carry a |sN suffix)."""
-        return re.sub(r"\|s\d+$", "", order_key or "")
+        return re.sub(r"\|s\d+$", "", _key(order_key) or "")
 
     def fetch_status_updates(self, refs) -> Iterator[StatusUpdate]:
         """Two paged list queries for all orders at once — never one call per order: orders
@@ -227,7 +249,7 @@ class ShipStation(Provider):
             key = self.push_key(shipment.get("orderKey"))
             if keys is not None and key not in keys:
                 continue
-            items = shipment.get("shipmentItems") or []
+            items = shipment.get("shipmentItems") if isinstance(shipment.get("shipmentItems"), list) else []
             ship_date = None
             try:
                 ship_date = date.fromisoformat(str(shipment.get("shipDate") or "")[:10])
@@ -249,10 +271,13 @@ class ShipStation(Provider):
             if not isinstance(body, dict) or not isinstance(body.get(collection), list):
                 raise ProviderResponseError(f"ShipStation {path} answered without a {collection!r} list.")
             self.last_total = body.get("total")
-            yield from body[collection]
-            pages = int(body.get("pages") or 1)
-            if page >= pages:
+            records = body[collection]
+            yield from (record for record in records if isinstance(record, dict))
+            pages = _count(body.get("pages"))
+            if page >= pages or not records:
                 return
+            if page >= MAX_PAGES:
+                raise ProviderResponseError(f"ShipStation {path} announced {pages} pages; stopped after {page}.")
             page += 1
 
     def list_products(self, limit: int = 200) -> list[dict]:
@@ -322,18 +347,24 @@ class ShipStation(Provider):
         if data.get("resource_type") not in self.WEBHOOK_EVENTS:
             return  # order imports and fulfilment notices carry no shipment of ours
         url = data["resource_url"]
+        fetched = 0
         while url:
             body = self.fetch_resource(url)
-            yield from self.shipment_updates(body.get("shipments") or [])
-            page, pages = int(body.get("page") or 1), int(body.get("pages") or 1)
-            url = _with_page(url, page + 1) if page < pages else None
+            shipments = body.get("shipments") if isinstance(body.get("shipments"), list) else []
+            yield from self.shipment_updates(shipments)
+            page, pages = _count(body.get("page")), _count(body.get("pages"))
+            fetched += 1
+            if fetched >= MAX_PAGES and page < pages:
+                raise ProviderResponseError(f"ShipStation resource_url announced {pages} pages; stopped after {fetched}.")
+            url = _with_page(url, page + 1) if page < pages and shipments else None
 
     def subscribe_webhook(self, target_url: str) -> dict:
         created = []
         for event in self.WEBHOOK_EVENTS[:1]:  # SHIP_NOTIFY: shipment lists carry item keys when asked
             body = self.http.request("POST", "/webhooks/subscribe", json={
                 "target_url": target_url, "event": event, "friendly_name": "Embedded Services status"})
-            hook_id = (body or {}).get("id") or (body or {}).get("WebHookID")
+            answer = body if isinstance(body, dict) else {}
+            hook_id = answer.get("id") or answer.get("WebHookID")
             created.append({"event": event, "id": hook_id})
         return {"hooks": created, "target_url": target_url}
 

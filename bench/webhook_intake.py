@@ -1,0 +1,146 @@
+"""Webhook intake: gunicorn with 2 workers, open-loop load for 30 s, then exactly-once processing.
+
+* The hub runs as in production: ``gunicorn -w 2 --bind 127.0.0.1:<port> wsgi:app`` with the
+  benchmark's DATABASE_URL / REDIS_URL; a ShipStation account live on a site.
+* A separate process (bench/loadgen.py) POSTs ShipStation SHIP_NOTIFY bodies to the
+  account's webhook URL at a fixed rate for 30 s (open loop, a new connection per request):
+  each body has its own resource_url (a distinct event); every 10th request re-sends an
+  earlier body (a duplicate delivery, answered 200 "duplicate ignored").
+* accepted/s = responses 202 / 30 s; latency from each request's due time (p50/p99).
+* Then 4 RQ workers process the queue; every accepted event must end processed exactly once:
+  one WebhookEvent row per 202, all state=processed with attempts=1, and exactly one fetch
+  of each event's resource_url at the simulator.
+
+Targets: ≥ 300 accepted webhooks/s for 30 s, p99 ≤ 100 ms, every accepted event processed
+exactly once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+
+from bench import harness
+
+NAME = "webhook_intake"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    harness.add_common_args(parser)
+    parser.add_argument("--rate", type=float, default=360.0, help="requests/s offered (10%% duplicates)")
+    parser.add_argument("--duration", type=float, default=None)
+    args = parser.parse_args(argv)
+    duration = args.duration or (10.0 if args.quick else 30.0)
+    result = harness.Result(NAME, args)
+    env = harness.BenchEnv(NAME, args, rate_limits={"shipstation": [1_000_000, 60]})
+    gunicorn = None
+    try:
+        sandbox = env.start_sandbox()
+        adapter = harness.adapter_for("shipstation", sandbox.url)
+        app = env.migrate()
+        from sqlalchemy import func, select
+        from webapp.extensions import db
+        from webapp.models import ProviderAccount, WebhookEvent
+
+        with app.app_context():
+            _, (site_id,) = harness.setup_company(1)
+            sim = adapter.create_account(rate_limit=1_000_000, window_seconds=60)
+            account_id = harness.connect_account(sim, [site_id])
+            token = db.session.get(ProviderAccount, account_id).webhook_token
+        total = int(args.rate * duration)
+        bodies_file = env.tmp / "bodies.txt"
+        bodies_file.write_bytes(b"\n".join(adapter.webhook_bodies(sim, total)) + b"\n")
+
+        port = free_port()
+        log = open(env.tmp / "gunicorn.log", "w")
+        gunicorn = subprocess.Popen([str(harness.ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "--bind",
+                                     f"127.0.0.1:{port}", "wsgi:app"], cwd=harness.ROOT, env=env.child_env(),
+                                    stdout=log, stderr=subprocess.STDOUT)
+        env.children.append(gunicorn)
+        import requests
+        for _ in range(200):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/webhooks/shipstation/{token}"
+        for _ in range(2):  # warm both workers' first request (imports, connections)
+            requests.post(url, data=b"{}", headers={"Content-Type": "application/json"}, timeout=10)
+        out_file = env.tmp / "load.json"
+        subprocess.run([harness.PY, "-m", "bench.loadgen", url, str(bodies_file), "--rate", str(args.rate),
+                        "--duration", str(duration), "--out", str(out_file)], cwd=harness.ROOT,
+                       env=env.child_env(), check=True, timeout=duration + 120)
+        env.stop([gunicorn])
+        load = json.loads(out_file.read_text())
+        rows = load["results"]
+        statuses: dict = {}
+        for r in rows:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        latencies = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+        accepted = [r for r in rows if r["status"] == 202]
+        accepted_bodies = {r["body"] for r in accepted}
+        errors = [r["error"] for r in rows if r["status"] not in (200, 202)]
+        accepted_rate = len(accepted) / duration
+        p50, p99 = harness.percentile(latencies, 50), harness.percentile(latencies, 99)
+
+        # ---- exactly-once processing by real workers
+        with app.app_context():
+            workers = env.start_workers(4)
+            started = time.monotonic()
+            deadline = started + max(600, len(accepted) / 10)
+            pending = None
+            while time.monotonic() < deadline:
+                db.session.rollback()
+                pending = db.session.scalar(select(func.count()).select_from(WebhookEvent).where(
+                    WebhookEvent.state.in_(("received", "processing"))))
+                if pending == 0:
+                    break
+                time.sleep(1)
+            processing_s = time.monotonic() - started
+            env.stop(workers)
+            by_state = dict(db.session.execute(select(WebhookEvent.state, func.count())
+                                               .group_by(WebhookEvent.state)).all())
+            events = db.session.scalar(select(func.count()).select_from(WebhookEvent))
+            multi = db.session.scalar(select(func.count()).select_from(WebhookEvent).where(WebhookEvent.attempts != 1))
+        fetches = adapter.count(sim, path="/shipments", method="GET")
+
+        result.figure("offered load", f"{args.rate:.0f} req/s for {duration:.0f} s, every 10th a duplicate")
+        result.figure("responses by status", {str(k): v for k, v in sorted(statuses.items(), key=str)})
+        result.figure("accepted (202) / distinct events accepted", f"{len(accepted)} / {len(accepted_bodies)}")
+        result.figure("accepted per second", accepted_rate, "/s")
+        result.figure("latency p50 / p99 / max (from due time)",
+                      f"{p50:.1f} / {p99:.1f} / {max(latencies) if latencies else float('nan'):.1f}", "ms")
+        if errors:
+            result.figure("errors (first 3)", errors[:3])
+        result.figure("events stored / by state", f"{events} / {by_state}")
+        result.figure("processing all events with 4 workers took", processing_s, "s")
+        result.figure("resource_url fetches at the simulator", fetches)
+        result.check("accepted webhooks per second", accepted_rate, "≥ 300", accepted_rate >= 300 and not errors,
+                     f"{len(errors)} errors")
+        result.check("p99 latency", round(p99, 1), "≤ 100 ms", p99 <= 100)
+        once = (events == len(accepted) == len(accepted_bodies) and by_state == {"processed": events}
+                and multi == 0 and fetches == events)
+        result.check("every accepted event processed exactly once", f"{by_state.get('processed', 0)}/{len(accepted)}",
+                     "all, once", once, f"attempts≠1: {multi}, fetches {fetches}")
+    finally:
+        if gunicorn is not None and gunicorn.poll() is None:
+            env.stop([gunicorn])
+        env.close()
+    result.save()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
