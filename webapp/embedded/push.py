@@ -209,6 +209,12 @@ def run_push(push_id: int) -> str:
             result = client.push_order(ctx)
     except pe.ProviderError as exc:
         return _failed_attempt(push_id, exc, client)
+    except (DBAPIError, RedisError):
+        # Our own database or Redis hiccuped, not the provider: fail the job visibly (RQ's
+        # failed registry) and leave the row under its lease, which the maintenance job
+        # re-queues once it expires — never a red bar for an order the provider never refused.
+        db.session.rollback()
+        raise
     except Exception as exc:  # a bug must still leave a visible, non-running state
         log.exception("push crashed push=%s", push_id)
         return _failed_attempt(push_id, pe.ProviderError(f"Unexpected error: {type(exc).__name__}: {exc}"), client)
