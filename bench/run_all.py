@@ -99,7 +99,7 @@ def render(results: dict, machine: dict) -> str:
 
 
 def write_results(results: dict) -> None:
-    RESULTS_JSON.write_text(json.dumps(results, indent=1, sort_keys=True, default=str) + "\n")
+    RESULTS_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
     machine = harness.machine_info()
     generated = render(results, machine)
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\n" + BEGIN + "\n" + END + "\n"
