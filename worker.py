@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import time
 
+from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy.orm import configure_mappers
 
@@ -56,18 +59,47 @@ def main(argv=None) -> int:
     with app.app_context():
         configure_mappers()
         connection = get_redis()
+        _wait_for_redis(connection)  # started while Redis is down (or restarting): wait, do not crash
         if not args.burst and not args.no_scheduler:
             from webapp.embedded.maintenance import ensure_scheduled
             from webapp.queue import get_queue
 
             ensure_scheduled(connection, get_queue())
-    # Shorter than RQ's defaults (600 s / 420 s) so a worker that died holding the scheduler
-    # lock is replaced within about a minute, not ten.
-    worker = HubWorker(args.queues.split(","), connection=connection,
-                       maintenance_interval=app.config["RQ_MAINTENANCE_INTERVAL"], worker_ttl=app.config["RQ_WORKER_TTL"])
-    worker.keep_maintenance_chain = not args.burst and not args.no_scheduler
-    worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
-    return 0
+    while True:
+        # Shorter than RQ's defaults (600 s / 420 s) so a worker that died holding the scheduler
+        # lock is replaced within about a minute, not ten.
+        worker = HubWorker(args.queues.split(","), connection=connection,
+                           maintenance_interval=app.config["RQ_MAINTENANCE_INTERVAL"],
+                           worker_ttl=app.config["RQ_WORKER_TTL"])
+        worker.keep_maintenance_chain = not args.burst and not args.no_scheduler
+        try:
+            worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
+        except RedisError:  # its teardown could not even register the worker's death
+            logging.getLogger("worker").exception("worker stopped: Redis unreachable")
+        if args.burst or getattr(worker, "_shutdown_requested_date", None) is not None:
+            return 0
+        # RQ quits its loop when Redis vanishes while it finishes a job ("unhandled exception,
+        # quitting"). Nobody asked this worker to stop: wait for Redis and work on.
+        _wait_for_redis(connection)
+
+
+def _wait_for_redis(connection) -> None:
+    log = logging.getLogger("worker")
+    # The finished worker's signal handlers would talk to Redis: a stop now simply ends the process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    delay, waited = 1.0, False
+    while True:
+        try:
+            connection.ping()
+            if waited:
+                log.warning("Redis answers again: starting a new worker")
+            return
+        except RedisError:
+            log.warning("Redis unreachable; retrying in %.0fs", delay)
+            waited = True
+            time.sleep(delay)
+            delay = min(10.0, delay * 2)
 
 
 if __name__ == "__main__":

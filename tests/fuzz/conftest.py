@@ -5,8 +5,12 @@ longer (run it locally after changing a parser)."""
 from __future__ import annotations
 
 import os
+import tempfile
 
-from hypothesis import HealthCheck, settings
+# Hypothesis' own caches (constants, unicode tables) go to a temporary directory, not the work tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="hub-hypothesis-"))
+
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 _common = dict(deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

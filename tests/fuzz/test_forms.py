@@ -163,8 +163,6 @@ def test_every_form_is_known():
 
 def _cases():
     forms = _all_forms()
-    from webapp import create_app  # noqa: F401  (the app fixture builds the real one)
-
     return [(name, forms[name]) for name in sorted(ROUTES) if name in forms]
 
 

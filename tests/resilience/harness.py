@@ -12,7 +12,7 @@ What it does, in the caller's app context:
   maintenance job recovers lost pushes and runs), SIGKILLs the process group of a busy
   worker at random moments and starts a replacement;
 * turns the simulators' fault injection on (timeouts after the order was created, 5xx,
-  slow answers, seeded) and fires 429 bursts while orders are being paid;
+  slow answers, seeded) and fires 429 bursts during the bulk of the run;
 * waits (bounded) until no push is queued/pushing and no run queued/running, then checks
   the invariants and builds a report.
 
@@ -36,7 +36,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TERMINAL_PUSH = ("pushed", "failed", "waiting")
 ACTIVE_PUSH = ("queued", "pushing")
 ACTIVE_RUN = ("queued", "running")
 
@@ -177,6 +176,19 @@ class WorkerPool:
             time.sleep(0.1)
         for slot in range(1, self.count):
             self.spawn(slot)
+        self.wait_registered(redis, deadline=time.monotonic() + scheduler_wait)
+
+    def wait_registered(self, redis, deadline: float) -> None:
+        """Until every live worker process has registered with RQ (ready to take jobs)."""
+        from rq import Worker
+
+        while True:
+            pids = {w.pid for w in Worker.all(connection=redis)}
+            if all(proc.pid in pids for proc in self.procs.values() if proc.poll() is None):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not register:\n" + self.logs()[-3000:])
+            time.sleep(0.1)
 
     def busy_slots(self, redis) -> list[int]:
         from rq import Worker

@@ -282,3 +282,37 @@ def test_database_briefly_unavailable_while_workers_push(app, app_ctx, tmp_path,
         if pool is not None:
             pool.stop()
         stop_sandbox()
+
+
+def test_a_worker_survives_redis_dying_under_a_running_job(app, app_ctx, tmp_path, monkeypatch, own_redis):
+    """RQ ends its work loop when Redis vanishes while it records a finished job; worker.py
+    waits for Redis and starts working again instead of exiting."""
+    knobs = harness.fast_knobs(stale_queued=2, maintenance=1, rq_maintenance=2, RQ_WORKER_TTL=20)
+    harness.apply_knobs(app.config, knobs, monkeypatch.setitem)
+    base, stop_sandbox = run_sandbox()
+    pool = None
+    try:
+        world = harness.build_world([base], sites=1, orders=2, ineligible_every=0)
+        [sim] = world.accounts.values()
+        api = next(iter(world.api_bases.values()))
+        harness.set_faults(api, slow_rate=1.0, slow_seconds=2.0)
+        pool = _workers(app, tmp_path, knobs, own_redis.url, count=1)
+        pool.start(get_redis())
+        harness.pay(world.eligible[:1])
+        deadline = time.monotonic() + 20
+        while not pool.busy_slots(get_redis()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.busy_slots(get_redis()), "the push job should be running"
+        own_redis.stop()  # the job is inside its (slow) provider call
+        time.sleep(3.0)   # it finishes and fails to record itself in Redis
+        assert pool.alive() == 1, pool.logs()[-3000:]
+        own_redis.start()
+        harness.reset_faults(api)
+        harness.pay(world.eligible[1:])
+        assert harness.wait_settled(60), pool.logs()[-4000:]
+        assert _states(world.eligible) == ["pushed", "pushed"], pool.logs()[-4000:]
+        assert pool.alive() == 1 and sim.stats()["duplicates"] == 0
+    finally:
+        if pool is not None:
+            pool.stop()
+        stop_sandbox()
