@@ -33,8 +33,8 @@ def push_recent_orders(ctx, account, site) -> None:
             ctx.progress()
             ctx.log(f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", "warning", order_id=order.id)
             continue
-        push = push_uc._ensure_push(order, account)
-        if push_uc._to_queued(push.id, (PUSH_WAITING, PUSH_FAILED)):
+        push = push_uc.ensure_push(order, account)
+        if push_uc.to_queued(push.id, (PUSH_WAITING, PUSH_FAILED)):
             to_push.append(push.id)
         else:
             ctx.count("skipped")

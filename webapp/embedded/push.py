@@ -78,7 +78,7 @@ def _live_activations(order: Order, account_id: int | None = None) -> list[SiteA
             if a.account.provider.capabilities.push_orders]
 
 
-def _ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
+def ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
     push = OrderPush.query.filter_by(order_id=order.id, account_id=account.id).first()
     if push is None:
         push = OrderPush(order_id=order.id, account_id=account.id, state=PUSH_WAITING, reasons=[], errors=[],
@@ -88,7 +88,7 @@ def _ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
     return push
 
 
-def _to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
+def to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
     """Atomically move to queued; False when another click/job already did."""
     result = db.session.execute(
         update(OrderPush).where(OrderPush.id == push_id, OrderPush.state.in_(allowed_from))
@@ -122,12 +122,12 @@ def queue_automatic_pushes(order_id: int) -> list[int]:
     eligibility = check(order)
     queued = []
     for activation in activations:
-        push = _ensure_push(order, activation.account)
+        push = ensure_push(order, activation.account)
         if not eligibility.ok:
             if push.state == PUSH_WAITING:
                 push.reasons = eligibility.reasons
             continue
-        if push.state == PUSH_WAITING and _to_queued(push.id, (PUSH_WAITING,)):
+        if push.state == PUSH_WAITING and to_queued(push.id, (PUSH_WAITING,)):
             queued.append(push.id)
     db.session.commit()
     for push_id in queued:
@@ -148,8 +148,8 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
                            if account_id is None else "That account is not enabled and live on this order's site."])
     outcome, to_enqueue = [], []
     for activation in activations:
-        push = _ensure_push(order, activation.account)
-        if _to_queued(push.id, (PUSH_WAITING, PUSH_FAILED, PUSH_PUSHED)):
+        push = ensure_push(order, activation.account)
+        if to_queued(push.id, (PUSH_WAITING, PUSH_FAILED, PUSH_PUSHED)):
             to_enqueue.append(push.id)
             outcome.append(Requested(activation.account, True, "queued"))
         else:
