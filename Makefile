@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test e2e migrate seed worker sandbox clean chaos bench
+.PHONY: install run test lint e2e migrate seed worker sandbox clean chaos bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,10 @@ worker: install
 sandbox: install
 	$(BIN)/python -m sandbox --port $${SANDBOX_PORT:-5001}
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 e2e: install

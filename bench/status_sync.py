@@ -20,7 +20,6 @@ import math
 import random
 import statistics
 import sys
-import time
 from datetime import timedelta
 
 from bench import harness

@@ -107,7 +107,7 @@ def test_every_declared_field_renders(app, provider, attr):
         if f.help:
             assert str(escape(f.help)) in html
         if f.type == "secret":
-            assert f'type="password"' in html
+            assert 'type="password"' in html
         if f.type == "choice":
             for value, _label in f.choices:
                 assert f'value="{value}"' in html

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import redis
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from rq import Queue
 
 _embedded = {}

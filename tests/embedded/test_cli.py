@@ -49,7 +49,7 @@ def test_push_and_status(app, factory, make_shipstation_account, run_worker):
     unpaid = factory.order(site, number="CLI-1", paid=False, items=[{"approval": "approved"}])
     refused = runner.invoke(args=["embedded", "push", "CLI-1"])
     assert refused.exit_code == 1 and "not marked as paid" in refused.output
-    ready = factory.order(site, number="CLI-2", paid=True, items=[{"approval": "approved"}])
+    factory.order(site, number="CLI-2", paid=True, items=[{"approval": "approved"}])
     queued = runner.invoke(args=["embedded", "push", "CLI-2"])
     assert queued.exit_code == 0 and "queued" in queued.output
     run_worker()

@@ -7,7 +7,7 @@ import time
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from webapp.embedded.push import NotEligible, queue_automatic_pushes, request_push
+from webapp.embedded.push import NotEligible, request_push
 from webapp.extensions import db
 from webapp.models import OrderPush
 from webapp.queue import get_queue

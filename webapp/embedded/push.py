@@ -18,6 +18,7 @@ from datetime import timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import or_, update
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
