@@ -1,6 +1,7 @@
 """Builds the plain OrderContext a provider receives, from the models (batch-loaded)."""
 from __future__ import annotations
 
+from ..extensions import db
 from ..models import EntitySetting, Order, OrderPush, SiteActivation, SiteUser
 from ..providers.context import (Address, CustomerContext, ItemContext, OrderContext,
                                  ShippingMethodContext)
@@ -66,4 +67,16 @@ def build_order_context(order: Order, push: OrderPush, activation: SiteActivatio
         po_number=order.po_number, notes=order.notes, billing=billing, customer=customer_ctx, items=item_contexts,
         subtotal=order.subtotal, shipping_total=order.shipping_total, tax_total=order.tax_total, total=order.total,
         existing_external_id=push.external_id,
+        checkpoint=dict(push.checkpoint or {}), save_checkpoint=checkpoint_saver(push.id),
     )
+
+
+def checkpoint_saver(push_id: int):
+    """Commits one remote id into the push's checkpoint at once (its own small transaction),
+    so a crash right after a remote create never leads to creating it again."""
+    def save(key: str, value) -> None:
+        push = db.session.get(OrderPush, push_id)
+        db.session.refresh(push, ["checkpoint"])
+        push.checkpoint = {**(push.checkpoint or {}), key: value}
+        db.session.commit()
+    return save

@@ -162,6 +162,9 @@ class OrderPush(db.Model):
     next_attempt_at = db.Column(UTCDateTime, nullable=True)
     lease_until = db.Column(UTCDateTime, nullable=True)             # a worker holds it until then
     ambiguous = db.Column(db.Boolean, nullable=False, default=False)  # last attempt may have reached the provider
+    # Remote ids of a multi-call push, committed the moment each exists (folder id, order id,
+    # job id per line…), read back by the provider on a retry so nothing is created twice.
+    checkpoint = db.Column(db.JSON, nullable=False, default=dict)
     status_synced_at = db.Column(UTCDateTime, nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@ so provider code never sees the ORM, the session or Flask."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -92,6 +93,16 @@ class OrderContext:
     tax_total: Decimal | None = None
     total: Decimal | None = None
     existing_external_id: str | None = None   # known from an earlier push of this order
+    # Multi-call pushes: what earlier attempts already created (read it first) and how to
+    # record a new remote id the moment it exists (committed at once, survives a crash).
+    checkpoint: dict = field(default_factory=dict)
+    save_checkpoint: Callable[[str, Any], None] | None = field(default=None, repr=False, compare=False)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Record a remote id (e.g. ``"folder_id"``, ``"job:3"``) before making the next call."""
+        self.checkpoint[key] = value
+        if self.save_checkpoint is not None:
+            self.save_checkpoint(key, value)
 
 
 @dataclass
