@@ -80,3 +80,34 @@ def create_account(api_base: str, *, rate_limit: int = 40, window_seconds: float
         timeout=TIMEOUT)
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), key, secret)
+
+
+DEMO_KEY = "demo-key"  # the simulator's built-in demo key pair (see state.py)
+DEMO_REMOTE_PRODUCTS = [
+    ("SS-BC-STD", "Business Cards – Standard 350gsm", 24.0, "Business Stationery"),
+    ("SS-BC-PREM", "Business Cards – Premium Soft-Touch", 39.0, "Business Stationery"),
+    ("SS-LH-A4", "Letterhead A4 120gsm", 59.0, "Business Stationery"),
+    ("SS-FLY-A5", "Flyers A5 Gloss", 45.0, "Marketing"),
+    ("SS-FLY-A4", "Flyers A4 Silk", 65.0, "Marketing"),
+    ("SS-BRO-TRI", "Tri-fold Brochure", 120.0, "Marketing"),
+    ("SS-BAN-PVC", "PVC Banner 3x1 m", 85.0, "Large Format"),
+    ("SS-POS-A2", "Poster A2 Satin", 18.0, "Large Format"),
+    ("SS-RUB-85", "Roll-up Banner 85 cm", 149.0, "Large Format"),
+    ("SS-MUG-WHT", "Printed Mug White", 7.5, "Promotional"),
+    ("SS-PEN-BLU", "Branded Pen Blue", 1.2, "Promotional"),
+    ("SS-SHIP-BOX", "Shipping Box Medium", 2.0, None),
+]
+
+
+def demo_seed(sandbox_url: str) -> int:
+    """Give the demo account a small catalogue to synchronize (once)."""
+    api = f"{sandbox_url.rstrip('/')}/shipstation/_sim"
+    stats = requests.get(f"{api}/stats", params={"api_key": DEMO_KEY}, timeout=TIMEOUT).json()
+    if stats.get("products"):
+        return 0
+    products = [{"sku": sku, "name": name, "price": price, "active": True,
+                 "productCategory": {"name": category} if category else None}
+                for sku, name, price, category in DEMO_REMOTE_PRODUCTS]
+    response = requests.post(f"{api}/products", json={"api_key": DEMO_KEY, "products": products}, timeout=TIMEOUT)
+    response.raise_for_status()
+    return len(products)

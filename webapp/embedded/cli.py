@@ -263,7 +263,7 @@ def run_command(run_id: int, as_json: bool) -> None:
 @click.option("--sandbox-url", required=True, help="base URL of the running provider sandbox")
 @click.option("--hub-url", help="public base URL of this hub, to subscribe the demo webhook")
 def demo_setup_command(sandbox_url: str, hub_url: str | None) -> None:
-    """Demo only: enable every provider and wire a ShipStation account to the sandbox."""
+    """Demo only: enable every provider and wire each provider's demo account to its simulator."""
     from .demo import setup_demo_accounts
 
     click.echo(json.dumps(setup_demo_accounts(sandbox_url, hub_url)))

@@ -74,6 +74,24 @@ class RemoteCategory:
     data: dict = field(default_factory=dict)
 
 
+@dataclass
+class DemoAccount:
+    """What `make run` wires for a provider against its sandbox simulator (demo only).
+    Entity settings are keyed by natural keys of the demo seed: site slug, product SKU (on
+    every demo site that has it), user e-mail, shipping-method name."""
+
+    name: str
+    credentials: dict
+    settings: dict = field(default_factory=dict)
+    live_on: tuple[str, ...] = ()                     # site slugs: enabled + live
+    enabled_on: tuple[str, ...] = ()                  # site slugs: enabled, not live
+    site_settings: dict[str, dict] = field(default_factory=dict)
+    product_settings: dict[str, dict] = field(default_factory=dict)
+    user_settings: dict[str, dict] = field(default_factory=dict)
+    shipping_method_settings: dict[str, dict] = field(default_factory=dict)
+    subscribe_webhook: bool = False
+
+
 class WebhookAuthError(Exception):
     pass
 
@@ -201,6 +219,11 @@ class Provider:
                              for f in cls.shipping_method_settings
                              if f.required and missing(f, item.shipping_method.settings)]
         return problems
+
+    @classmethod
+    def demo_account(cls, sandbox_url: str) -> "DemoAccount | None":
+        """The demo account against this provider's simulator mounted under ``sandbox_url``."""
+        return None
 
     # ---- operations (a provider implements what its capabilities declare) ------------
     def test_connection(self) -> str:

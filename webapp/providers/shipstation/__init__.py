@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ..base import Capabilities, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
+from ..base import Capabilities, DemoAccount, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
@@ -145,6 +145,14 @@ class ShipStation(Provider):
         )
 
     # ---- connection ---------------------------------------------------------------
+    @classmethod
+    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+        # "demo-key"/"demo-secret" is the simulator's built-in demo key pair.
+        return DemoAccount(name="ShipStation (sandbox)", live_on=("northwind-b2b", "city-council"),
+                           credentials={"api_key": "demo-key", "api_secret": "demo-secret",
+                                        "base_url": f"{sandbox_url.rstrip('/')}/shipstation"},
+                           settings={"product_name_source": "product_name"}, subscribe_webhook=True)
+
     def test_connection(self) -> str:
         stores = self.http.request("GET", "/stores")
         if not isinstance(stores, list):
