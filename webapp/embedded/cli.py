@@ -142,24 +142,27 @@ def push_command(order_number: str, account_id: int | None) -> None:
 
 
 def order_status_report(order) -> dict:
-    from ..models import OrderPush
+    """Per account (with a push or live on the site): state, numbers, errors and, while
+    waiting, why — the same rows the order's Embedded Services tab shows."""
+    from .push_view import order_pushes
 
-    pushes = OrderPush.query.filter_by(order_id=order.id).order_by(OrderPush.account_id).all()
     iso = lambda value: value.isoformat() if value else None  # noqa: E731
     by_item = {item.id: item for item in order.items}
-    return {
-        "order": order.number, "site": order.site.slug,
-        "accounts": [{
-            "account_id": p.account_id, "account": p.account.name, "provider": p.account.provider_key,
-            "state": p.state, "external_id": p.external_id, "external_number": p.external_number,
-            "reference": p.reference, "pushed_at": iso(p.pushed_at), "attempts": p.attempts,
-            "errors": p.errors or [], "reasons": p.reasons or [], "external_status": p.external_status,
+    accounts = []
+    for row in order_pushes(order, with_exchanges=False):
+        p = row.push
+        accounts.append({
+            "account_id": row.account.id, "account": row.account.name, "provider": row.account.provider_key,
+            "state": row.state, "live": row.live, "external_id": p and p.external_id,
+            "external_number": p and p.external_number, "reference": p and p.reference,
+            "pushed_at": iso(p and p.pushed_at), "attempts": p.attempts if p else 0,
+            "errors": (p and p.errors) or [], "reasons": row.reasons, "external_status": p and p.external_status,
             "items": [{"number": by_item[ip.item_id].number if ip.item_id in by_item else None,
                        "external_number": ip.external_number, "external_id": ip.external_id,
                        "external_status": ip.external_status, "pushed_at": iso(ip.pushed_at)}
-                      for ip in sorted(p.items, key=lambda ip: ip.item_id)],
-        } for p in pushes],
-    }
+                      for ip in sorted(p.items, key=lambda ip: ip.item_id)] if p else [],
+        })
+    return {"order": order.number, "site": order.site.slug, "accounts": accounts}
 
 
 @embedded_cli.command("status")

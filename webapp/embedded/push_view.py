@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import (PUSH_PUSHING, PUSH_QUEUED, ItemPush, Order, OrderPush, ProviderAccount, ProviderExchange,
-                      SiteActivation)
+from ..models import (PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order, OrderPush, ProviderAccount,
+                      ProviderExchange, SiteActivation)
+from .eligibility import check
+
+# A live account with no push yet for an order that qualifies: it became eligible before the
+# site went live (automatic pushes happen when an order changes), so it needs a push.
+ELIGIBLE_NOT_PUSHED = ("The order qualifies but was not pushed to this account yet (it qualified before the "
+                       "site went live): use Push Order.")
 
 ACTIVE_STATES = (PUSH_QUEUED, PUSH_PUSHING)
 
@@ -15,10 +21,19 @@ class AccountPush:
     push: OrderPush | None
     live: bool
     exchanges: list[ProviderExchange] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why it is waiting, as of now
 
     @property
     def state(self) -> str:
         return self.push.state if self.push else "waiting"
+
+
+def waiting_reasons(order: Order, push: OrderPush | None, eligibility=None) -> list[str]:
+    """Why an order is waiting for an account, checked now (a stored reason may be stale)."""
+    if push is not None and push.state != PUSH_WAITING:
+        return []
+    eligibility = eligibility or check(order)
+    return eligibility.reasons or [ELIGIBLE_NOT_PUSHED]
 
 
 def order_pushes(order: Order, with_exchanges: bool = True) -> list[AccountPush]:
@@ -35,8 +50,14 @@ def order_pushes(order: Order, with_exchanges: bool = True) -> list[AccountPush]
                 .order_by(ProviderExchange.id.desc()).limit(50).all())
         for row in rows:
             exchanges.setdefault(row.account_id, []).append(row)
-    return [AccountPush(accounts[i], pushes.get(i), i in live, exchanges.get(i, [])) for i in account_ids
+    rows = [AccountPush(accounts[i], pushes.get(i), i in live, exchanges.get(i, [])) for i in account_ids
             if i in accounts]
+    if any(row.state == PUSH_WAITING for row in rows):
+        eligibility = check(order)
+        for row in rows:
+            if row.state == PUSH_WAITING and row.live:
+                row.reasons = waiting_reasons(order, row.push, eligibility)
+    return rows
 
 
 def any_active(rows: list[AccountPush]) -> bool:
