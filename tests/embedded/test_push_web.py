@@ -76,3 +76,33 @@ def test_each_failing_account_shows_its_own_errors(client, login, factory, make_
     assert "shipTo.country" in east.split("</section>")[0]
     assert "shipTo.country" not in west.split("</section>")[0]
     assert page.count("push-bar-failed") == 2
+
+
+def test_failed_item_has_a_tab_with_the_error_and_a_push_button(client, login, factory, make_shipstation_account,
+                                                               run_worker):
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    login(factory.admin(sites=[site]))
+    bad = {"name": "No Country", "street1": "1 St", "city": "Austin", "country": ""}
+    order = factory.order(site, paid=False, items=[{"approval": "approved", "ship_to": bad},
+                                                   {"approval": "denied"}])
+    uc.mark_paid(order, "ops@example.test")
+    run_worker()
+    item_tab = client.get(f"/orders/{order.number}/items/1/embedded")
+    html = item_tab.get_data(as_text=True)
+    assert item_tab.status_code == 200 and "Not pushed" in html and "shipTo.country" in html
+    assert 'name="line" value="1"' in html  # the manual push button
+    assert client.get(f"/orders/{order.number}/items/2/embedded").status_code == 404  # denied: never pushed, no tab
+    history = client.get(f"/orders/{order.number}/history").get_data(as_text=True)
+    assert f"Push to {account.name} failed" in history
+
+
+def test_push_results_appear_in_the_order_history(client, login, factory, make_shipstation_account, run_worker):
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    login(factory.admin(sites=[site]))
+    order = factory.order(site, paid=False, items=[{"approval": "approved"}])
+    uc.mark_paid(order, "ops@example.test")
+    run_worker()
+    history = client.get(f"/orders/{order.number}/history").get_data(as_text=True)
+    assert f"Pushed to {account.name} as {order.number}-ES{account.id}" in history

@@ -20,10 +20,8 @@ def _order_panel(order) -> str:
 
 
 def _item_panel(item) -> str:
-    pushes = push_view.item_pushes(item)
-    failed = any(ip.push.state == "failed" for ip in pushes)
-    return render_template("embedded/_item_push_panel.html", item=item, order=item.order, item_pushes=pushes,
-                           failed=failed)
+    return render_template("embedded/_item_push_panel.html", item=item, order=item.order,
+                           rows=push_view.item_rows(item))
 
 
 register_tab("order", Tab("embedded", "Embedded Services", lambda order: Markup(_order_panel(order)),

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
-                      OrderPush, ProviderAccount, SiteActivation, utcnow)
+                      OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
 from .accounts import record_exchanges
 from .context import build_order_context, item_external_number
@@ -308,10 +308,17 @@ def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
         row.external_order_id = _fit(item_result.external_order_id, 100) or None
         row.pushed_at = now
     record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
+    _history(push, "pushed", f"Pushed to {push.account.name} as {push.external_number or push.external_id} "
+                             f"(attempt {push.attempts}).")
     db.session.commit()
     log.info("push ok push=%s order=%s account=%s external=%s", push_id, push.order_id, push.account_id,
              push.external_id)
     return "pushed"
+
+
+def _history(push: OrderPush, kind: str, detail: str) -> None:
+    """Every push attempt's outcome shows in the order's History."""
+    db.session.add(OrderEvent(order_id=push.order_id, actor="Embedded Services", kind=kind, detail=detail[:1000]))
 
 
 def backoff(attempt: int) -> float:
@@ -334,6 +341,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.state, push.next_attempt_at = PUSH_QUEUED, utcnow() + timedelta(seconds=delay)
         push.errors = [f"Attempt {push.attempts} failed, retrying in {delay:.0f}s: {' '.join(exc.messages())}"]
         push.error_kind = exc.kind
+        _history(push, "push retry", push.errors[0])
         db.session.commit()
         _enqueue(push_id, delay=delay)
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
@@ -341,6 +349,8 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
     if isinstance(exc, pe.ProviderAuthError):
         push.account.auth_state = "needs_reauth"
+    _history(push, "push failed", f"Push to {push.account.name} failed (attempt {push.attempts}): "
+                                  + " ".join(push.errors))
     db.session.commit()
     log.warning("push failed push=%s kind=%s errors=%s", push_id, exc.kind, push.errors)
     return "failed"

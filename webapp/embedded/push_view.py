@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import (PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order, OrderPush, ProviderAccount,
+from ..models import (PUSH_FAILED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order, OrderPush, ProviderAccount,
                       ProviderExchange, SiteActivation)
+from ..models.orders import APPROVAL_DENIED, CANCELLED
 from .eligibility import check
 
 # A live account with no push yet for an order that qualifies: it became eligible before the
@@ -70,11 +71,32 @@ def order_tab_visible(order: Order) -> bool:
     return SiteActivation.query.filter_by(site_id=order.site_id, enabled=True, is_live=True).first() is not None
 
 
-def item_pushes(item) -> list[ItemPush]:
-    return (ItemPush.query.filter(ItemPush.item_id == item.id, ItemPush.pushed_at.isnot(None))
-            .order_by(ItemPush.push_id).all())
+@dataclass
+class ItemRow:
+    """One account's view of an item: pushed (with its external identity) and/or its order's
+    last push failed (with the errors and a push button)."""
+
+    push: OrderPush
+    item_push: ItemPush | None
+
+    @property
+    def failed(self) -> bool:
+        return self.push.state == PUSH_FAILED
+
+
+def item_rows(item) -> list[ItemRow]:
+    """An item has a row per account where it was pushed, or where its order's push failed
+    while the item itself was ready (a cancelled or denied item is never pushed)."""
+    pushed = {ip.push_id: ip for ip in ItemPush.query.filter(ItemPush.item_id == item.id,
+                                                             ItemPush.pushed_at.isnot(None))}
+    ready = item.status != CANCELLED and item.approval != APPROVAL_DENIED
+    rows = []
+    for push in OrderPush.query.filter_by(order_id=item.order_id).order_by(OrderPush.account_id):
+        if push.id in pushed or (ready and push.state == PUSH_FAILED):
+            rows.append(ItemRow(push, pushed.get(push.id)))
+    return rows
 
 
 def item_tab_visible(item) -> bool:
-    """Only once the item was pushed somewhere; a not-ready item shows no tab."""
-    return ItemPush.query.filter(ItemPush.item_id == item.id, ItemPush.pushed_at.isnot(None)).first() is not None
+    """Once the item was pushed, or its push failed; a not-ready item shows no tab."""
+    return bool(item_rows(item))
