@@ -30,3 +30,17 @@ def test_icon_only_search_button_has_a_name(client, login, world):  # noqa: F811
     html = text(client.get("/sites/alpha/products"))
     button = re.search(r'<button[^>]*>\s*<i class="bi bi-search"[^>]*></i>\s*</button>', html).group(0)
     assert 'aria-label="Search"' in button
+
+
+def test_provider_values_are_humanized():
+    from webapp.filters import humanize
+
+    assert humanize(True) == "Yes" and humanize(False) == "No" and humanize(None) == "—"
+    assert humanize("awaiting_shipment") == "Awaiting shipment"
+    assert humanize("awaitingShipment") == "Awaiting shipment"
+    assert humanize("ups") == "UPS" and humanize("fedex") == "FedEx"
+    assert humanize("productCategory") == "Product category"
+    # Ids, numbers and sentences are shown as they are.
+    assert humanize("SS-BC-STD") == "SS-BC-STD" and humanize(12.5) == "12.5"
+    assert humanize("Printed and boxed.") == "Printed and boxed."
+    assert humanize("bc1") == "bc1" and humanize("A4") == "A4" and humanize("AWAITING_SHIPMENT") == "Awaiting shipment"
