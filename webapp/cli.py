@@ -31,11 +31,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(embedded_cli)
 
     @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Create (or refresh) the demo company; safe to run again."""
-        from .storefront.demo import seed_demo
+    @click.option("--reset", is_flag=True, help="delete the demo's orders, pushes, runs and logs first")
+    def seed_demo_command(reset: bool) -> None:
+        """Create (or refresh) the demo company; safe to run again. --reset starts the demo over."""
+        from .storefront.demo import reset_demo, seed_demo
 
-        summary = seed_demo()
+        summary = reset_demo() if reset else seed_demo()
         click.echo(json.dumps(summary, indent=2))
 
     @app.cli.command("create-admin")

@@ -189,6 +189,9 @@ QUANTITY_TIERS = ((Decimal(50), (1, 1, 2)), (Decimal(5), (2, 5, 10, 20)), (Decim
                   (Decimal(0), (100, 250, 500, 1000, 2500)))
 
 ORDER_COUNT, FIRST_ORDER_NUMBER, ORDER_SPREAD_DAYS = 40, 10001, 20
+# More unpaid orders on the sites the demo accounts are live on, so "mark an order paid and
+# watch it push" can be tried many times (placed in the last day, numbers after the others).
+EXTRA_UNPAID, EXTRA_UNPAID_SITES = 10, ("northwind-b2b", "city-council")
 
 
 def seed_demo() -> dict:
@@ -205,6 +208,38 @@ def seed_demo() -> dict:
     imported = _seed_orders(sites)
     log.info("demo seed: %d orders imported", imported)
     return _summary(company)
+
+
+def reset_demo() -> dict:
+    """Start the demo over: the demo company's orders and everything that followed them (push
+    state, runs and their logs, exchanges, webhook events) are deleted, then the demo is seeded
+    again. Accounts, activations, settings and the catalogue stay."""
+    from ..models import (ItemPush, OrderPush, ProviderAccount, ProviderExchange, RunLogLine, SyncRun,
+                          WebhookEvent)
+    from ..models.orders import ItemFile, OrderEvent, OrderItem
+
+    company = Company.query.filter_by(slug=COMPANY["slug"]).first()
+    if company is not None:
+        site_ids = [i for (i,) in db.session.query(Site.id).filter_by(company_id=company.id)]
+        account_ids = [i for (i,) in db.session.query(ProviderAccount.id).filter_by(company_id=company.id)]
+        order_ids = db.session.query(Order.id).filter(Order.site_id.in_(site_ids))
+        item_ids = db.session.query(OrderItem.id).filter(OrderItem.order_id.in_(order_ids))
+        push_ids = db.session.query(OrderPush.id).filter(OrderPush.order_id.in_(order_ids))
+        run_ids = db.session.query(SyncRun.id).filter(SyncRun.account_id.in_(account_ids))
+        # Children first: SQLite does not enforce ON DELETE CASCADE unless told to.
+        for query in (ItemPush.query.filter(ItemPush.push_id.in_(push_ids)),
+                      OrderPush.query.filter(OrderPush.id.in_(push_ids)),
+                      OrderEvent.query.filter(OrderEvent.order_id.in_(order_ids)),
+                      ItemFile.query.filter(ItemFile.item_id.in_(item_ids)),
+                      OrderItem.query.filter(OrderItem.id.in_(item_ids)),
+                      Order.query.filter(Order.id.in_(order_ids)),
+                      RunLogLine.query.filter(RunLogLine.run_id.in_(run_ids)),
+                      SyncRun.query.filter(SyncRun.id.in_(run_ids)),
+                      ProviderExchange.query.filter(ProviderExchange.account_id.in_(account_ids)),
+                      WebhookEvent.query.filter(WebhookEvent.account_id.in_(account_ids))):
+            query.delete(synchronize_session=False)
+        db.session.commit()
+    return seed_demo()
 
 
 def _ensure(model, keys: dict, **defaults):
@@ -278,6 +313,9 @@ def _seed_orders(sites: dict[str, Site]) -> int:
     """Import the demo orders that do not exist yet (an existing one is never re-dated)."""
     records = [_order_record(index, _Shop.load(sites[SITES[index % len(SITES)]["slug"]]))
                for index in range(ORDER_COUNT)]
+    records += [_order_record(ORDER_COUNT + n, _Shop.load(sites[EXTRA_UNPAID_SITES[n % len(EXTRA_UNPAID_SITES)]]),
+                              scenario=("unpaid", _unpaid), hours_ago=1 + n)
+                for n in range(EXTRA_UNPAID)]
     numbers = [r["number"] for r in records]
     existing = {n for (n,) in db.session.query(Order.number).filter(Order.number.in_(numbers))}
     missing = [r for r in records if r["number"] not in existing]
@@ -312,12 +350,14 @@ def _address(user: tuple, name: str | None = None, street: str | None = None) ->
             "phone": phone, "email": email}
 
 
-def _order_record(index: int, shop: _Shop) -> dict:
+def _order_record(index: int, shop: _Shop, scenario=None, hours_ago: int | None = None) -> dict:
     """One demo order; the scenario (which eligibility case it shows) cycles with the index."""
     number = f"NW-{FIRST_ORDER_NUMBER + index}"
-    scenario_name, scenario = SCENARIOS[index % len(SCENARIOS)]
+    scenario_name, scenario = scenario or SCENARIOS[index % len(SCENARIOS)]
     user = shop.users[index % len(shop.users)]
-    placed_at = _now() - timedelta(hours=(ORDER_COUNT - index) * ORDER_SPREAD_DAYS * 24 // ORDER_COUNT)
+    if hours_ago is None:
+        hours_ago = (ORDER_COUNT - index) * ORDER_SPREAD_DAYS * 24 // ORDER_COUNT
+    placed_at = _now() - timedelta(hours=hours_ago)
     paid, items = scenario(_Lines(shop, index, user, placed_at))
     return {
         "number": number,
