@@ -77,6 +77,8 @@ class Config:
     # RQ worker housekeeping (scheduler take-over after a worker died, abandoned jobs).
     RQ_MAINTENANCE_INTERVAL = int(os.environ.get("RQ_MAINTENANCE_INTERVAL", "60"))
     RQ_WORKER_TTL = int(os.environ.get("RQ_WORKER_TTL", "90"))
+    # Prometheus text at /metrics, for scrapers sending "Authorization: Bearer <token>"; off when unset.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     TESTING = False
 
 

@@ -15,6 +15,7 @@ BLUEPRINTS = [
     "order_push",
     "webhooks",
     "sync",
+    "health",
 ]
 
 

@@ -5,6 +5,8 @@ from flask import Blueprint, jsonify, request
 
 from ..embedded import webhooks as intake
 from ..extensions import csrf
+from ..ops.counters import record_webhook
+from ..providers.registry import all_providers
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
@@ -18,4 +20,6 @@ def receive(provider_key: str, token: str):
     if len(body) > intake.MAX_BODY:
         return jsonify(error="payload too large"), 413
     result = intake.receive(provider_key, token, dict(request.headers), body)
+    # The label is a known provider key, never whatever the URL said (bounded series).
+    record_webhook(provider_key if provider_key in all_providers() else "unknown", str(result.status))
     return jsonify(status=result.message), result.status

@@ -182,6 +182,10 @@ class Provider:
     def http(self) -> ProviderHTTP:
         if self._http is None:
             self._http = self.build_http()
+            if self.redis is not None:  # a client built for the hub (not a bare one in a script)
+                from ..ops.counters import record_provider_http
+
+                self._http.observer = lambda status, ms: record_provider_http(self.key, status, ms)
         return self._http
 
     def limiter(self) -> SharedRateLimiter | None:

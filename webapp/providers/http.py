@@ -117,6 +117,7 @@ class ProviderHTTP:
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
         self.exchanges: list[Exchange] = []
+        self.observer: Callable[[int | None, int], None] | None = None  # (status, ms) of every exchange: metrics
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
@@ -226,6 +227,8 @@ class ProviderHTTP:
             error=error,
         )
         self.exchanges.append(exchange)
+        if self.observer is not None:
+            self.observer(status, exchange.duration_ms)
         log.info("provider http method=%s url=%s status=%s ms=%s%s", exchange.method, exchange.url,
                  status, exchange.duration_ms, f" error={error}" if error else "")
 

@@ -1,0 +1,1 @@
+"""What ops look at: health and readiness probes and Prometheus metrics."""
