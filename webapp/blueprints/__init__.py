@@ -16,6 +16,7 @@ BLUEPRINTS = [
     "webhooks",
     "sync",
     "health",
+    "ops",
 ]
 
 

@@ -270,3 +270,30 @@ def demo_setup_command(sandbox_url: str, hub_url: str | None) -> None:
     from .demo import setup_demo_accounts
 
     click.echo(json.dumps(setup_demo_accounts(sandbox_url, hub_url)))
+
+
+@embedded_cli.command("ops")
+@click.option("--json", "as_json", is_flag=True)
+def ops_command(as_json: bool) -> None:
+    """Workers, queues, scheduled and failed jobs, maintenance, health, stuck pushes."""
+    from ..ops.machinery import snapshot
+
+    shot = snapshot()
+    if as_json:
+        click.echo(json.dumps(shot.as_dict(), indent=2))
+        return
+    click.echo(f"database: {shot.database}   redis: {shot.redis}   scheduler: {shot.scheduler_holder or '-'}")
+    maintenance = shot.maintenance or {}
+    click.echo(f"maintenance last ran: {maintenance.get('at', '-')}  recovered: {maintenance.get('recovered', '-')}")
+    click.echo(f"workers ({len(shot.workers)}):")
+    for w in shot.workers:
+        click.echo(f"  {w.name} {w.hostname} pid={w.pid} {w.state} queues={','.join(w.queues)} "
+                   f"job={w.current_job or '-'} heartbeat={w.seconds_since_heartbeat}s ago")
+    click.echo("queues:")
+    for q in shot.queues:
+        click.echo(f"  {q.name}: waiting {q.depth} (oldest {q.oldest_age_seconds}s), running {q.running}, "
+                   f"scheduled {q.scheduled}, failed {q.failed}")
+    for job in shot.failed:
+        click.echo(f"  failed {job.id} [{job.queue}] {job.description}: {job.error}")
+    for push in shot.stuck_pushes:
+        click.echo(f"  stuck push #{push['push_id']} ({push['account']}) lease expired {push['lease_expired_at']}")

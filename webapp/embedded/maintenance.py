@@ -49,9 +49,23 @@ def maintenance_job(token: str | None = None) -> dict:
     from ..queue import get_queue, get_redis
 
     try:
-        return run_maintenance()
+        result = run_maintenance()
+        _remember_run(get_redis(), result)
+        return result
     finally:
         _continue_chain(get_redis(), get_queue(), token or uuid.uuid4().hex)
+
+
+LAST_RUN_KEY = "embedded:maintenance:last"
+
+
+def _remember_run(redis, result: dict) -> None:
+    """When maintenance last ran and what it recovered: the operations page shows it."""
+    import json
+    from datetime import datetime, timezone
+
+    redis.set(LAST_RUN_KEY, json.dumps({"at": datetime.now(timezone.utc).isoformat(), "recovered": result}),
+              ex=7 * 86400)
 
 
 def _continue_chain(redis, queue, token: str) -> None:
