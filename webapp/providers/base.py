@@ -193,9 +193,18 @@ class Provider:
             return None
         return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", self.rate_limit)
 
-    def build_http(self) -> ProviderHTTP:
-        """Subclasses pass their auth, error parser and rate-limit observer here."""
-        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
+    def build_http(self, **options) -> ProviderHTTP:
+        """Subclasses call ``super().build_http(auth=..., error_parser=..., rate_limit_observer=...)``:
+        secrets, the shared limiter, timeouts and the ``check_response`` hook come from here."""
+        options.setdefault("response_check", self.check_response)
+        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
+                            **options)
+
+    def check_response(self, response) -> None:
+        """Failures inside a successful HTTP answer (SOAP fault, cXML Status, an error code or
+        result flag in the body): raise ``errors.in_body("auth" | "rejected" | "transient",
+        the provider's own words)``. Runs on every answer before its status code is read, so
+        a SOAP fault in a 500 is classified by its content (``soap.check_fault``)."""
 
     @property
     def exchanges(self):
