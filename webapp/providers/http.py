@@ -186,6 +186,17 @@ class ProviderHTTP:
         if hasattr(auth, "bind"):  # a token scheme logs in through this same layer
             auth.bind(self)
 
+    def add_secret(self, secret: str) -> None:
+        """Redact a value learnt at run time (a login token) from now on, and from the
+        exchanges already recorded by this client (the login answer that carried it)."""
+        if not secret or secret in self.redactor.secrets:
+            return
+        self.redactor.add(secret)
+        for exchange in self.exchanges:
+            exchange.url = self.redactor.text(exchange.url)
+            exchange.request_body = self.redactor.text(exchange.request_body)
+            exchange.response_body = self.redactor.text(exchange.response_body)
+
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
 
@@ -267,11 +278,15 @@ class ProviderHTTP:
         return None
 
     def _send(self, method, url, body, params, headers, timeout, is_json, auth, files=None):
+        if params:  # the query is part of what is logged (redacted), and of nothing else
+            prepared = requests.models.PreparedRequest()
+            prepared.prepare_url(url, params)
+            url = prepared.url
         self._wait_for_slot()
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, data=body, params=params, auth=auth, allow_redirects=False, files=files,
+                method, url, data=body, auth=auth, allow_redirects=False, files=files,
                 timeout=timeout or self.timeout,
                 headers={**({"Content-Type": "application/json"} if is_json else {}), **(headers or {})},
             )
