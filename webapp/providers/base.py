@@ -22,6 +22,13 @@ ENTITY_SCHEMAS = {
     "site_user": "user_settings",
     "shipping_method": "shipping_method_settings",
 }
+# What pushing an order a second time does at the provider (declared per provider, shown in
+# the catalogue so an admin knows what the Push Order button will do to a pushed order).
+REPUSH_POLICIES = {
+    "update": "A re-push updates the order already at the provider (no duplicate).",
+    "noop": "A re-push is answered \"already received\"; nothing changes at the provider.",
+    "refuse": "The provider refuses a re-push; its reason is shown on the order.",
+}
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class Provider:
     # Provider status (lower-cased) -> our item status name (webapp.models.orders.ITEM_STATUSES).
     status_map: ClassVar[dict[str, str]] = {}
     webhook_auth: ClassVar[str] = "none"
+    repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
+    repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
 
@@ -159,6 +168,8 @@ class Provider:
             "key": cls.key, "name": cls.name, "description": cls.description, "docs_url": cls.docs_url,
             "default_base_url": cls.default_base_url, "capabilities": cls.capabilities.as_dict(),
             "webhook_auth": cls.webhook_auth,
+            "repush": cls.repush, "repush_text": " ".join(filter(None, [REPUSH_POLICIES.get(cls.repush, ""),
+                                                                       cls.repush_note])),
             "rate_limit": asdict(cls.rate_limit) if cls.rate_limit else None,
             "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
             **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
