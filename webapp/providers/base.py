@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Iterator
 
-from .fields import Schema, schema
+from .fields import Field, Schema, schema
 from .http import ProviderHTTP
 from .ratelimit import RateLimit, SharedRateLimiter
 
@@ -29,6 +29,33 @@ REPUSH_POLICIES = {
     "noop": "A re-push is answered \"already received\"; nothing changes at the provider.",
     "refuse": "The provider refuses a re-push; its reason is shown on the order.",
 }
+
+# Account settings the framework adds to every provider that needs them (declared once here,
+# so the form, the CLI and the catalogue show them like the provider's own).
+_OUR_STATUSES = "Order Received|In Production|Ready to Ship|Shipped|Completed|On Hold|Cancelled"
+STATUS_POLL_FIELDS = (
+    Field("status_poll_minutes", "Refresh order status every (minutes)", type="int", default=15, min=0, max=1440,
+          help="Automatic status refresh of this account's pushed orders; 0 turns it off."),
+    Field("status_poll_max_age_days", "Refresh orders pushed in the last (days)", type="int", default=30,
+          min=1, max=365, help="Older orders (and completed or cancelled ones) are left alone."),
+)
+STATUS_MAP_FIELD = Field(
+    "status_map_override", "Status vocabulary for this account", type="text", max_length=4000,
+    # one line at a time, never ambiguous across lines (no catastrophic backtracking on 4000 chars)
+    regex=rf"(?i)(?:[ \t]*(?:[^=\r\n]+=[ \t]*(?:{_OUR_STATUSES})[ \t]*)?(?:\r?\n|$))*",
+    help="One per line, \"provider status = our status\" (e.g. \"Proofing = On Hold\"); our statuses: "
+         + _OUR_STATUSES.replace("|", ", ") + ". Added to, and overriding, the provider's usual meanings.")
+
+
+def parse_status_lines(text: str | None) -> dict[str, str]:
+    """The status_map_override setting as {provider status (lower-cased): our status}."""
+    canonical = {name.lower(): name for name in _OUR_STATUSES.split("|")}
+    mapping = {}
+    for line in (text or "").splitlines():
+        remote, sep, ours = line.partition("=")
+        if sep and remote.strip() and ours.strip().lower() in canonical:
+            mapping[remote.strip().lower()] = canonical[ours.strip().lower()]
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,19 @@ class Provider:
     repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Framework settings every provider of a kind gets: automatic status polling, and
+        # a per-account status vocabulary where statuses come back at all.
+        caps, extra = cls.capabilities, []
+        if caps.status_polling:
+            extra += STATUS_POLL_FIELDS
+        if caps.status_polling or caps.status_webhook:
+            extra.append(STATUS_MAP_FIELD)
+        own = set(cls.account_settings.names())
+        if any(f.name not in own for f in extra):
+            cls.account_settings = schema(*cls.account_settings, *(f for f in extra if f.name not in own))
 
     def __init__(self, credentials: dict, settings: dict | None = None, *, redis=None, account_id=None,
                  timeout: tuple[float, float] | None = None):
@@ -255,10 +295,13 @@ class Provider:
         raise NotImplementedError
 
     @classmethod
-    def map_status(cls, remote_status: str | None) -> str | None:
+    def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
+        """Our item status for the provider's; an account's status_map_override wins."""
         if not remote_status:
             return None
-        return cls.status_map.get(str(remote_status).strip().lower())
+        key = str(remote_status).strip().lower()
+        override = parse_status_lines((settings or {}).get("status_map_override"))
+        return override.get(key) or cls.status_map.get(key)
 
     def fetch_status_updates(self, refs) -> Iterator:
         """StatusUpdate objects for the given PushRefs (status_polling providers)."""
