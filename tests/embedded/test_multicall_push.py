@@ -100,3 +100,21 @@ def test_the_repush_policy_is_in_the_catalogue(app, fake_registered, client, fac
         login(factory.admin(is_super=True))
     page = client.get("/preferences/embedded/").get_data(as_text=True)
     assert 'data-repush="noop"' in page and "The fake answers an existing reference" in page
+
+
+def test_a_push_sends_artwork_to_the_storage_host_without_our_credentials(factory, fake_account, fake_remote):
+    site = factory.site()
+    account = fake_account(site)
+    order = factory.order(site, paid=True, items=[{"approval": "approved", "files": [("upload", "ready"),
+                                                                                      ("upload", "ready")]}])
+    for n, item_file in enumerate(order.items[0].files):
+        item_file.url = f"{fake_remote.other_host}/art/side-{n}.pdf?size=2000"
+    db.session.commit()
+    request_push(order, account.id)
+    push = _push(order)
+    assert run_push(push.id) == "pushed", _push(order).errors
+    push = _push(order)
+    assert sorted(k for k in push.checkpoint if k.startswith("file:")) == ["file:1:back", "file:1:front"]
+    assert sorted(len(v) for v in fake_remote.uploads.values()) == [2000, 2000]
+    to_storage = [h for m, p, h in fake_remote.calls if p.startswith(("/s3/", "/art/"))]
+    assert len(to_storage) == 4 and all("Authorization" not in h for h in to_storage)

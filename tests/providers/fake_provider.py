@@ -10,6 +10,7 @@ import os
 from webapp.providers import errors as pe
 from webapp.providers.auth import OAuth2ClientCredentials
 from webapp.providers.base import Capabilities, Provider
+from webapp.providers import files
 from webapp.providers.context import ItemPushResult, PushResult, StatusUpdate
 from webapp.providers.fields import Field, schema
 
@@ -74,7 +75,20 @@ class FakeProvider(Provider):
             if f"job:{item.line_number}" not in ctx.checkpoint:
                 job = self.http.request("POST", f"orders/{order_id}/jobs", json={"line": item.line_number})["job"]
                 ctx.remember(f"job:{item.line_number}", job["id"])
+            self._send_artwork(ctx, item)
         return self._result(ctx, order_id)
+
+    def _send_artwork(self, ctx, item) -> None:
+        """Each file: ask for an upload slot, fetch the artwork (capped), PUT it to the
+        pre-signed URL on the storage host — which must get no credentials of ours."""
+        for ref in item.files:
+            key = f"file:{item.line_number}:{ref.role}"
+            if key in ctx.checkpoint:
+                continue
+            slot = self.http.request("POST", "uploads", json={"name": ref.name, "role": ref.role})
+            data = files.download(self.http, ref.url, max_bytes=int(self.settings.get("max_file_bytes") or 10_000))
+            files.upload_presigned(self.http, slot["put_url"], data, ref.content_type)
+            ctx.remember(key, slot["key"])
 
     def _result(self, ctx, order_id) -> PushResult:
         return PushResult(external_id=order_id, external_number=ctx.external_number, external_status="received",

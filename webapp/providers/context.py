@@ -56,6 +56,7 @@ class ItemContext:
     file_urls: list[str] = field(default_factory=list)
     product_settings: dict = field(default_factory=dict)  # this account's per-product settings
     status: str = ""
+    files: list = field(default_factory=list)   # files.FileRef: url, name, content_type, role (front/back…)
 
 
 @dataclass

@@ -215,18 +215,23 @@ class ProviderHTTP:
     def request(self, method: str, path: str, *, json=None, data=None, params=None, headers=None,
                 timeout: tuple[float, float] | None = None, expect: str = "json", ok_statuses: tuple = (),
                 auth=DEFAULT_AUTH, files=None):
-        """Send one request. Returns parsed JSON (expect="json"), text ("text") or the Response ("raw").
+        """Send one request. Returns parsed JSON (expect="json"), text ("text"), the Response ("raw")
+        or the unread streamed Response ("stream": the caller reads and closes it).
         ``ok_statuses`` are handed back unraised (a SOAP fault travels as HTTP 500).
         ``auth=None`` sends this one call unauthenticated (a login call, a pre-signed URL);
         a URL on another host than the account's never carries our auth, whatever is asked."""
         url = self.url(path)
         body = jsonlib.dumps(json) if json is not None else data
         auth = self.auth if auth is DEFAULT_AUTH else auth
-        if auth is not None and not self.same_host(url):
+        ours = self.same_host(url)
+        if not ours:  # another host (a pre-signed URL, a file server): nothing of ours goes with it
             auth = None
+            headers = {**{k: None for k in self.session.headers if k.lower() in SENSITIVE_HEADERS}, **(headers or {})}
         for attempt in (1, 2):
-            response = self._send(method, url, body, params, headers, timeout, json is not None, auth, files)
-            failure = self._body_failure(response)
+            response = self._send(method, url, body, params, headers, timeout, json is not None, auth, files,
+                                  limited=ours, stream=expect == "stream")
+            # the provider's body check applies to its own answers, not to S3's or a stream's
+            failure = self._body_failure(response) if ours and expect != "stream" else None
             # A token the provider no longer accepts (401, or said inside the body): drop the
             # cached token and retry once with a fresh one.
             expired = response.status_code == 401 or isinstance(failure, e.ProviderAuthError)
@@ -238,7 +243,7 @@ class ProviderHTTP:
             raise failure
         if response.status_code not in ok_statuses:
             self._raise_for_status(response)
-        if expect == "raw":
+        if expect in ("raw", "stream"):
             return response
         if expect == "text":
             return response.text
@@ -277,16 +282,18 @@ class ProviderHTTP:
             return failure
         return None
 
-    def _send(self, method, url, body, params, headers, timeout, is_json, auth, files=None):
+    def _send(self, method, url, body, params, headers, timeout, is_json, auth, files=None, *, limited=True,
+              stream=False):
         if params:  # the query is part of what is logged (redacted), and of nothing else
             prepared = requests.models.PreparedRequest()
             prepared.prepare_url(url, params)
             url = prepared.url
-        self._wait_for_slot()
+        if limited:  # the provider's rate limit counts calls to its own host only
+            self._wait_for_slot()
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, data=body, auth=auth, allow_redirects=False, files=files,
+                method, url, data=body, auth=auth, allow_redirects=False, files=files, stream=stream,
                 timeout=timeout or self.timeout,
                 headers={**({"Content-Type": "application/json"} if is_json else {}), **(headers or {})},
             )
@@ -303,7 +310,8 @@ class ProviderHTTP:
             self._record(method, url, None, started, body, None, type(exc).__name__)
             raise e.ProviderConnectError(f"Request to {self._host(url)} failed: {type(exc).__name__}.") from exc
 
-        self._record(method, url, response.status_code, started, _loggable_body(body, files), response.content, "")
+        self._record(method, url, response.status_code, started, _loggable_body(body, files),
+                     _loggable_response(response, stream), "")
         return response
 
     def _observe_rate_limit(self, response) -> None:
@@ -352,6 +360,14 @@ class ProviderHTTP:
         return urlsplit(url).netloc or url
 
 
+def _loggable_response(response, stream: bool):
+    """A streamed answer is not read here (the caller streams it under a size cap)."""
+    if stream and response.status_code < 300:
+        return f"[streamed {response.headers.get('Content-Type', 'body')}, " \
+               f"{response.headers.get('Content-Length', 'unknown')} bytes]"
+    return response.content
+
+
 def _loggable_body(body, files):
     """File bytes are not logged: their name, type and size stand in for them."""
     if files:
@@ -361,4 +377,9 @@ def _loggable_body(body, files):
         return "[multipart] " + "; ".join(parts)
     if hasattr(body, "read") or hasattr(body, "__next__"):
         return "[streamed body]"
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            return bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            return f"[{len(body)} bytes of binary data]"
     return body
