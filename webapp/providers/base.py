@@ -12,6 +12,7 @@ from typing import ClassVar, Iterator
 from .fields import Field, Schema, schema
 from .http import ProviderHTTP
 from .ratelimit import RateLimit, SharedRateLimiter
+from .requirements import CoreRequirement, core_problems
 
 # How a provider's webhooks can be trusted (declared per provider).
 WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac")
@@ -153,6 +154,7 @@ class Provider:
     # Provider status (lower-cased) -> our item status name (webapp.models.orders.ITEM_STATUSES).
     status_map: ClassVar[dict[str, str]] = {}
     webhook_auth: ClassVar[str] = "none"
+    core_requirements: ClassVar[tuple[CoreRequirement, ...]] = ()   # storefront values the provider needs
     repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
     repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
@@ -214,6 +216,7 @@ class Provider:
             "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
             **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
             "status_map": cls.status_map,
+            "core_requirements": [r.describe() for r in cls.core_requirements],
         }
 
     @property
@@ -282,7 +285,7 @@ class Provider:
                 problems += [f"Item {item.number}: shipping method {item.shipping_method.name!r} needs {f.label}."
                              for f in cls.shipping_method_settings
                              if f.required and missing(f, item.shipping_method.settings)]
-        return problems
+        return problems + core_problems(cls, ctx)
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> "DemoAccount | None":

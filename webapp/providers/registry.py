@@ -12,7 +12,8 @@ from functools import lru_cache
 
 from .base import Provider
 
-_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap", "xml", "context"}
+_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap", "xml", "context",
+                      "files", "requirements"}
 
 
 @lru_cache(maxsize=1)
