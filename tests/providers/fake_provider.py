@@ -5,11 +5,14 @@ looked up before re-creating; OAuth2 through the HTTP layer; failures inside HTT
 file upload to another host; polled status."""
 from __future__ import annotations
 
+import hmac
+import json
 import os
 
 from webapp.providers import errors as pe
 from webapp.providers.auth import OAuth2ClientCredentials
-from webapp.providers.base import Capabilities, Provider
+from webapp.providers.base import (Capabilities, Provider, WebhookAuthError, WebhookEnvelope, WebhookSetup,
+                                   static_header_token)
 from webapp.providers import files
 from webapp.providers.context import ItemPushResult, PushResult, StatusUpdate
 from webapp.providers.fields import Field, schema
@@ -19,7 +22,7 @@ class FakeProvider(Provider):
     key = "fake"
     name = "Fake provider (tests)"
     description = "Test double for the framework; never shipped."
-    capabilities = Capabilities(push_orders=True, status_polling=True)
+    capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True)
     credentials = schema(
         Field("client_id", "Client ID", required=True),
         Field("client_secret", "Client secret", type="secret", required=True),
@@ -27,6 +30,7 @@ class FakeProvider(Provider):
     )
     status_map = {"received": "Order Received", "printing": "In Production", "shipped": "Shipped",
                   "cancelled": "Cancelled"}
+    webhook_auth = "static_token"
     repush = "noop"
     repush_note = "The fake answers an existing reference with the order it already has."
 
@@ -103,6 +107,35 @@ class FakeProvider(Provider):
             order = self.http.request("GET", f"orders/{ref.external_id}")["order"]
             yield StatusUpdate(push_key=ref.idempotency_key, external_status=order["status"],
                                external_order_id=order["id"])
+
+
+    # ---- webhooks: a static header token and a body template the admin pastes ------------
+    @classmethod
+    def webhook_setup(cls, url, secret):
+        return WebhookSetup(scheme=cls.webhook_auth, url=url, header_name="X-Fake-Token",
+                            header_value=static_header_token(secret),
+                            template='{"orderId": "{{order.id}}", "status": "{{order.status}}"}',
+                            steps="Fake dashboard → Notifications → New trigger.")
+
+    @classmethod
+    def webhook_reply(cls, status, message):
+        return f"<ack status=\"{status}\">{message}</ack>", "application/xml"
+
+    def verify_webhook(self, headers, body, secret):
+        given = {k.lower(): v for k, v in headers.items()}.get("x-fake-token", "")
+        if not hmac.compare_digest(given, static_header_token(secret)):
+            raise WebhookAuthError("wrong or missing X-Fake-Token")
+
+    def parse_webhook(self, headers, body):
+        try:
+            data = json.loads(body)
+            return WebhookEnvelope(dedupe_key=f"{data['orderId']}:{data['status']}", event_type="status")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a fake notification ({type(exc).__name__})") from None
+
+    def process_webhook(self, payload):
+        data = json.loads(payload)
+        yield StatusUpdate(push_key="", external_status=data["status"], external_id=data["orderId"])
 
 
 PROVIDER = FakeProvider

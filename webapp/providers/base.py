@@ -6,6 +6,7 @@ provider: use-cases in ``webapp.embedded`` give them plain data and store what t
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Iterator
 
@@ -129,6 +130,37 @@ class DemoAccount:
 
 class WebhookAuthError(Exception):
     pass
+
+
+WEBHOOK_SCHEMES = {
+    "none": "No verification: keep the address private.",
+    "resource_url": "The secret token in the address identifies this account; the notification is fetched back "
+                    "from the provider.",
+    "static_token": "The provider sends a fixed token in a request header; paste the header below.",
+    "hmac": "The provider signs each notification with a shared secret.",
+}
+
+
+@dataclass
+class WebhookSetup:
+    """What an admin pastes into the provider's dashboard, shown on the account page."""
+
+    scheme: str                                   # a key of WEBHOOK_SCHEMES (the provider's webhook_auth)
+    url: str
+    header_name: str = ""                         # static_token: the header and its value
+    header_value: str = ""
+    template: str = ""                            # a body template the provider fills in (Site Flow triggers)
+    steps: str = ""                               # where to paste it, in the provider's words
+
+    @property
+    def explanation(self) -> str:
+        return WEBHOOK_SCHEMES.get(self.scheme, "")
+
+
+def static_header_token(secret: str) -> str:
+    """The header token of a static_token webhook, derived from the account's webhook secret
+    (so the URL alone does not reveal it); verify_webhook recomputes it the same way."""
+    return hmac.new(secret.encode(), b"static-header-token", hashlib.sha256).hexdigest()[:40]
 
 
 @dataclass
@@ -314,6 +346,21 @@ class Provider:
     def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
         """Raise WebhookAuthError unless the request is authentic. ``secret`` is the account's
         unguessable webhook token (already matched by the URL)."""
+
+    @classmethod
+    def webhook_setup(cls, url: str, secret: str) -> "WebhookSetup | None":
+        """The setup to show for this account's webhook address (``url`` holds ``secret``).
+        Providers with a header token or a body template override it."""
+        if not (cls.capabilities.status_webhook or cls.webhook_auth != "none"):
+            return None
+        return WebhookSetup(scheme=cls.webhook_auth, url=url)
+
+    @classmethod
+    def webhook_reply(cls, status: int, message: str) -> tuple[str, str]:
+        """Body and content type of our answer to a webhook, in the format the provider
+        expects (JSON unless it says otherwise)."""
+        import json
+        return json.dumps({"status": message}), "application/json"
 
     def parse_webhook(self, headers: dict, body: bytes) -> "WebhookEnvelope":
         """Validate the body; raise ValueError with the reason when it is malformed."""
