@@ -47,3 +47,32 @@ def test_read_xml_refuses_entities_and_reports_syntax():
     with pytest.raises(BadXML, match="malformed"):
         read_xml(b"<a>")
     assert read_xml(b"<a><b>1</b></a>").findtext("b") == "1"
+
+
+def test_the_recorder_keeps_a_credentials_secrets_out_of_recorded_bodies():
+    from flask import Blueprint
+    from urllib.parse import quote_plus
+
+    from sandbox.common import SimulatorSpec, get_runtime, init_runtime, install_common, set_credential
+
+    def blueprint():
+        bp = Blueprint("mini", __name__, url_prefix="/mini")
+        install_common(bp, "mini")
+
+        @bp.post("/svc")
+        def svc():
+            set_credential("acct-1", secrets=("p&ss<1>",))
+            return "ok"
+        return bp
+
+    spec = SimulatorSpec("mini", "Mini", "/mini", blueprint, lambda runtime, config: {})
+    app = Flask("mini")
+    init_runtime(app, spec)
+    app.register_blueprint(spec.create_blueprint())
+    client = app.test_client()
+    for body in ("<Password>p&amp;ss&lt;1&gt;</Password>", f"password={quote_plus('p&ss<1>')}",
+                 '{"password": "p&ss<1>"}'):
+        client.post("/mini/svc", data=body)
+    with app.app_context():
+        recorded = [e["body"] for e in get_runtime("mini").recorder.entries("acct-1")]
+    assert recorded == ["<Password>[redacted]</Password>", "password=[redacted]", '{"password": "[redacted]"}']
