@@ -22,6 +22,7 @@ class FakeProvider(Provider):
     key = "fake"
     name = "Fake provider (tests)"
     description = "Test double for the framework; never shipped."
+    default_base_url = "https://fake.example.test/api"
     capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True)
     credentials = schema(
         Field("client_id", "Client ID", required=True),
