@@ -27,6 +27,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, quote_plus
+from xml.sax.saxutils import escape as xml_escape
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -185,9 +187,12 @@ def is_control_request(key: str) -> bool:
     return request.path.startswith(prefix + "/_sim/") or request.path == prefix + "/_sim"
 
 
-def set_credential(label: str | None) -> None:
-    """Let a simulator tag the current request with the account it authenticated as."""
+def set_credential(label: str | None, secrets: tuple[str, ...] = ()) -> None:
+    """Let a simulator tag the current request with the account it authenticated as, and
+    name that account's secrets so the recorder keeps them out of the recorded body (a SOAP
+    header or cXML SharedSecret travels in the body)."""
     g.sandbox_credential = label
+    g.sandbox_secrets = tuple(s for s in secrets if s)
 
 
 def mark_created() -> None:
@@ -291,6 +296,10 @@ class RequestRecorder:
     def record(self, response: Response, extra: Mapping[str, Any]) -> None:
         raw = request.get_data(cache=True)
         text = raw[: self.body_limit].decode("utf-8", errors="replace")
+        for secret in g.get("sandbox_secrets", ()):
+            for form in {secret, quote_plus(secret), quote(secret, safe=""), xml_escape(secret),
+                         json.dumps(secret)[1:-1]}:
+                text = text.replace(form, "[redacted]")
         entry = {
             "method": request.method,
             "path": request.path,

@@ -80,3 +80,6 @@ def make_shipstation_account(app_ctx, sandbox, factory):
         return result.account, sim
 
     return _make
+
+# The tests-only fake provider (framework part two): its remote and a live account.
+from tests.providers.fake_setup import fake_account, fake_registered, fake_remote  # noqa: E402,F401

@@ -12,6 +12,7 @@ BLUEPRINTS = [
     "orders",
     "preferences",
     "embedded",
+    "embedded_mapping",
     "order_push",
     "webhooks",
     "sync",

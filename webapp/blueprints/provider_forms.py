@@ -29,6 +29,8 @@ def _unbound(f: Field, *, has_stored_secret: bool):
     render_kw: dict[str, Any] = {}
     if f.type in ("string", "url", "int", "decimal", "secret"):
         render_kw["maxlength"] = f.max_length
+    if f.picker:  # typed-in text with suggestions from the provider (a <datalist> loaded by HTMX)
+        render_kw["list"] = f"picker-{f.name}"
     if f.type == "secret":
         # PasswordField never writes its value back into the HTML (hide_value).
         render_kw["autocomplete"] = "new-password"

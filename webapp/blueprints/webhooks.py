@@ -22,4 +22,5 @@ def receive(provider_key: str, token: str):
     result = intake.receive(provider_key, token, dict(request.headers), body)
     # The label is a known provider key, never whatever the URL said (bounded series).
     record_webhook(provider_key if provider_key in all_providers() else "unknown", str(result.status))
-    return jsonify(status=result.message), result.status
+    reply, content_type = intake.reply(provider_key, result)
+    return reply, result.status, {"Content-Type": content_type}

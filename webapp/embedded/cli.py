@@ -297,3 +297,70 @@ def ops_command(as_json: bool) -> None:
         click.echo(f"  failed {job.id} [{job.queue}] {job.description}: {job.error}")
     for push in shot.stuck_pushes:
         click.echo(f"  stuck push #{push['push_id']} ({push['account']}) lease expired {push['lease_expired_at']}")
+
+
+def _account_or_fail(account_id: int):
+    from ..extensions import db
+    from ..models import ProviderAccount
+
+    account = db.session.get(ProviderAccount, account_id)
+    if account is None:
+        _fail(f"account: no account {account_id}")
+    return account
+
+
+@embedded_cli.command("test")
+@click.option("--account", "account_id", type=int, required=True)
+def test_command(account_id: int) -> None:
+    """Run the account's connection test now; print the provider's answer (exit 1 on failure)."""
+    from .accounts import run_connection_test
+
+    account = _account_or_fail(account_id)
+    run_connection_test(account.id)
+    ok = account.test_state == "ok"
+    click.echo(f"{account.name} ({account.provider.name}): {'OK' if ok else 'FAILED'} — {account.test_message}",
+               err=not ok)
+    sys.exit(0 if ok else 1)
+
+
+@embedded_cli.command("settings")
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--site", "site_slug")
+@click.option("--product", "sku")
+@click.option("--category", "category_name")
+@click.option("--user", "user_email")
+@click.option("--shipping-method", "method_name")
+@click.argument("pairs", nargs=-1)
+def settings_command(account_id, site_slug, sku, category_name, user_email, method_name, pairs) -> None:
+    """Set an entity's settings for an account: K=V… (the same validation as the form)."""
+    from .settings_ops import set_settings
+
+    chosen = [(kind, value) for kind, value in (("site", site_slug), ("product", sku), ("category", category_name),
+                                                ("site_user", user_email), ("shipping_method", method_name)) if value]
+    if len(chosen) != 1:
+        _fail("give exactly one of --site, --product, --category, --user, --shipping-method")
+    if not pairs:
+        _fail("give at least one KEY=VALUE")
+    account = _account_or_fail(account_id)
+    outcomes = set_settings(account, *chosen[0], _pairs(pairs, "settings"))
+    for outcome in outcomes:
+        if outcome.ok:
+            click.echo(f"{outcome.where}: saved")
+        for name, message in outcome.errors.items():
+            click.echo(f"Error: {outcome.where}: {name}: {message}", err=True)
+    sys.exit(0 if all(o.ok for o in outcomes) else 2)
+
+
+@embedded_cli.command("map-import")
+@click.option("--account", "account_id", type=int, required=True)
+@click.argument("csv_file", type=click.File("rb"))
+def map_import_command(account_id: int, csv_file) -> None:
+    """Import product settings from a CSV (sku + the provider's product setting columns)."""
+    from .settings_ops import import_product_map
+
+    account = _account_or_fail(account_id)
+    report = import_product_map(account, csv_file.read())
+    for line, reason in report.errors:
+        click.echo(f"Error: line {line}: {reason}", err=True)
+    click.echo(f"{report.rows} row(s) read, {report.saved} product setting(s) saved, {len(report.errors)} error(s).")
+    sys.exit(0 if report.ok else 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..models import EntitySetting, Order, OrderPush, SiteActivation, SiteUser
+from ..providers.files import file_ref
 from ..providers.context import (Address, CustomerContext, ItemContext, OrderContext,
                                  ShippingMethodContext)
 
@@ -45,6 +46,7 @@ def build_order_context(order: Order, push: OrderPush, activation: SiteActivatio
             quantity=item.quantity, unit_price=item.unit_price, ship_to=Address.from_dict(item.ship_to),
             shipping_method=method_context(item), requested_ship_date=item.requested_ship_date,
             file_urls=[f.url for f in item.files if f.url], status=item.status,
+            files=[file_ref(f.url, n, f.kind) for n, f in enumerate([f for f in item.files if f.url], 1)],
             product_settings=product_settings.get(item.product_id, {}),
         )
         for item in items

@@ -40,9 +40,11 @@ def ensure_scheduled(redis, queue) -> bool:
 def run_maintenance() -> dict:
     from .push import recover_stale_pushes
     from .runs import recover_stale_runs
+    from .status_polling import schedule_due_polls
     from .webhooks import recover_stale_events
 
-    return {"pushes": recover_stale_pushes(), "runs": recover_stale_runs(), "webhooks": recover_stale_events()}
+    return {"pushes": recover_stale_pushes(), "runs": recover_stale_runs(), "webhooks": recover_stale_events(),
+            "status_polls": schedule_due_polls()}
 
 
 def maintenance_job(token: str | None = None) -> dict:

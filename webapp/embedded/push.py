@@ -5,7 +5,9 @@ conditional UPDATE, so a double click, two workers or a retried job cannot both 
   waiting/failed/pushed --request--> queued --claim--> pushing --> pushed | failed | queued (retry)
 A worker holds a pushing row under a lease; a killed worker's lease expires and the row
 is queued again. Re-sending is safe because every push carries the same idempotency key
-(ShipStation orderKey upsert) or, for providers without one, looks the order up first.
+(ShipStation orderKey upsert) or, for providers without one, looks the order up first after
+any failure that may have reached the provider (``may_have_reached``) or a worker that died
+mid-push; a multi-call push resumes from its checkpoint (ctx.checkpoint).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import or_, update
+from sqlalchemy import case, or_, update
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
@@ -177,7 +179,9 @@ def _claim(push_id: int) -> bool:
         .where(OrderPush.id == push_id,
                or_(OrderPush.state == PUSH_QUEUED,
                    (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now)))
-        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + _lease(), updated_at=now)
+        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + _lease(), updated_at=now,
+                # a lease that ran out: the worker died mid-push, maybe after a create call
+                ambiguous=case((OrderPush.state == PUSH_PUSHING, True), else_=OrderPush.ambiguous))
     )
     db.session.commit()
     return result.rowcount == 1
@@ -204,7 +208,7 @@ def run_push(push_id: int) -> str:
         was_ambiguous = push.ambiguous
         db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
         result = None
-        if was_ambiguous and hasattr(client, "find_order"):
+        if was_ambiguous and _supports(client, "find_order"):
             result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
         if result is None:
             result = client.push_order(ctx)
@@ -264,6 +268,22 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
             outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
         client.exchanges.clear()  # recorded once, on the first order of the batch
     return outcomes
+
+
+def _supports(client, operation: str) -> bool:
+    """The provider implements ``operation`` itself (not the base class's default)."""
+    from ..providers.base import Provider
+    return callable(getattr(client, operation, None)) and \
+        getattr(type(client), operation, None) is not getattr(Provider, operation, None)
+
+
+def may_have_reached(exc: pe.ProviderError, client) -> bool:
+    """After this failure, could something exist at the provider? Ambiguous errors (timeout,
+    5xx), and any failure after a call that changes data got an answer or timed out — in a
+    multi-call push the first create may have worked before a later call failed."""
+    return exc.ambiguous or any(
+        x.method not in ("GET", "HEAD", "OPTIONS") and (x.status is not None or x.error == "read timeout")
+        for x in client.exchanges)
 
 
 def _require_settings(account: ProviderAccount, ctx) -> None:
@@ -330,7 +350,7 @@ def backoff(attempt: int) -> float:
 def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
     db.session.rollback()
     push = db.session.get(OrderPush, push_id)
-    push.ambiguous = push.ambiguous or exc.ambiguous
+    push.ambiguous = push.ambiguous or may_have_reached(exc, client)
     push.lease_until = None
     if isinstance(exc, pe.ProviderRateLimited):
         push.attempts = max(0, push.attempts - 1)  # waiting for a window is not a failed attempt

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -45,6 +46,16 @@ def _account_for(provider_key: str, token: str) -> ProviderAccount | None:
     if not install.is_enabled(provider_key) or not account.provider.capabilities.status_webhook:
         return None
     return account
+
+
+def reply(provider_key: str, intake: "Intake") -> tuple[str, str]:
+    """Our answer's body and content type, in the provider's expected format."""
+    from ..providers.registry import all_providers
+
+    provider = all_providers().get(provider_key)
+    if provider is None:
+        return json.dumps({"status": intake.message}), "application/json"
+    return provider.webhook_reply(intake.status, intake.message)
 
 
 def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake:

@@ -6,12 +6,14 @@ provider: use-cases in ``webapp.embedded`` give them plain data and store what t
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Iterator
 
-from .fields import Schema, schema
+from .fields import Field, Schema, schema
 from .http import ProviderHTTP
 from .ratelimit import RateLimit, SharedRateLimiter
+from .requirements import CoreRequirement, core_problems
 
 # How a provider's webhooks can be trusted (declared per provider).
 WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac")
@@ -22,6 +24,40 @@ ENTITY_SCHEMAS = {
     "site_user": "user_settings",
     "shipping_method": "shipping_method_settings",
 }
+# What pushing an order a second time does at the provider (declared per provider, shown in
+# the catalogue so an admin knows what the Push Order button will do to a pushed order).
+REPUSH_POLICIES = {
+    "update": "A re-push updates the order already at the provider (no duplicate).",
+    "noop": "A re-push is answered \"already received\"; nothing changes at the provider.",
+    "refuse": "The provider refuses a re-push; its reason is shown on the order.",
+}
+
+# Account settings the framework adds to every provider that needs them (declared once here,
+# so the form, the CLI and the catalogue show them like the provider's own).
+_OUR_STATUSES = "Order Received|In Production|Ready to Ship|Shipped|Completed|On Hold|Cancelled"
+STATUS_POLL_FIELDS = (
+    Field("status_poll_minutes", "Refresh order status every (minutes)", type="int", default=15, min=0, max=1440,
+          help="Automatic status refresh of this account's pushed orders; 0 turns it off."),
+    Field("status_poll_max_age_days", "Refresh orders pushed in the last (days)", type="int", default=30,
+          min=1, max=365, help="Older orders (and completed or cancelled ones) are left alone."),
+)
+STATUS_MAP_FIELD = Field(
+    "status_map_override", "Status vocabulary for this account", type="text", max_length=4000,
+    # one line at a time, never ambiguous across lines (no catastrophic backtracking on 4000 chars)
+    regex=rf"(?i)(?:[ \t]*(?:[^=\r\n]+=[ \t]*(?:{_OUR_STATUSES})[ \t]*)?(?:\r?\n|$))*",
+    help="One per line, \"provider status = our status\" (e.g. \"Proofing = On Hold\"); our statuses: "
+         + _OUR_STATUSES.replace("|", ", ") + ". Added to, and overriding, the provider's usual meanings.")
+
+
+def parse_status_lines(text: str | None) -> dict[str, str]:
+    """The status_map_override setting as {provider status (lower-cased): our status}."""
+    canonical = {name.lower(): name for name in _OUR_STATUSES.split("|")}
+    mapping = {}
+    for line in (text or "").splitlines():
+        remote, sep, ours = line.partition("=")
+        if sep and remote.strip() and ours.strip().lower() in canonical:
+            mapping[remote.strip().lower()] = canonical[ours.strip().lower()]
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,37 @@ class WebhookAuthError(Exception):
     pass
 
 
+WEBHOOK_SCHEMES = {
+    "none": "No verification: keep the address private.",
+    "resource_url": "The secret token in the address identifies this account; the notification is fetched back "
+                    "from the provider.",
+    "static_token": "The provider sends a fixed token in a request header; paste the header below.",
+    "hmac": "The provider signs each notification with a shared secret.",
+}
+
+
+@dataclass
+class WebhookSetup:
+    """What an admin pastes into the provider's dashboard, shown on the account page."""
+
+    scheme: str                                   # a key of WEBHOOK_SCHEMES (the provider's webhook_auth)
+    url: str
+    header_name: str = ""                         # static_token: the header and its value
+    header_value: str = ""
+    template: str = ""                            # a body template the provider fills in (Site Flow triggers)
+    steps: str = ""                               # where to paste it, in the provider's words
+
+    @property
+    def explanation(self) -> str:
+        return WEBHOOK_SCHEMES.get(self.scheme, "")
+
+
+def static_header_token(secret: str) -> str:
+    """The header token of a static_token webhook, derived from the account's webhook secret
+    (so the URL alone does not reveal it); verify_webhook recomputes it the same way."""
+    return hmac.new(secret.encode(), b"static-header-token", hashlib.sha256).hexdigest()[:40]
+
+
 @dataclass
 class WebhookEnvelope:
     dedupe_key: str      # the same notification delivered twice has the same key
@@ -119,8 +186,24 @@ class Provider:
     # Provider status (lower-cased) -> our item status name (webapp.models.orders.ITEM_STATUSES).
     status_map: ClassVar[dict[str, str]] = {}
     webhook_auth: ClassVar[str] = "none"
+    core_requirements: ClassVar[tuple[CoreRequirement, ...]] = ()   # storefront values the provider needs
+    repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
+    repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Framework settings every provider of a kind gets: automatic status polling, and
+        # a per-account status vocabulary where statuses come back at all.
+        caps, extra = cls.capabilities, []
+        if caps.status_polling:
+            extra += STATUS_POLL_FIELDS
+        if caps.status_polling or caps.status_webhook:
+            extra.append(STATUS_MAP_FIELD)
+        own = set(cls.account_settings.names())
+        if any(f.name not in own for f in extra):
+            cls.account_settings = schema(*cls.account_settings, *(f for f in extra if f.name not in own))
 
     def __init__(self, credentials: dict, settings: dict | None = None, *, redis=None, account_id=None,
                  timeout: tuple[float, float] | None = None):
@@ -159,10 +242,13 @@ class Provider:
             "key": cls.key, "name": cls.name, "description": cls.description, "docs_url": cls.docs_url,
             "default_base_url": cls.default_base_url, "capabilities": cls.capabilities.as_dict(),
             "webhook_auth": cls.webhook_auth,
+            "repush": cls.repush, "repush_text": " ".join(filter(None, [REPUSH_POLICIES.get(cls.repush, ""),
+                                                                       cls.repush_note])),
             "rate_limit": asdict(cls.rate_limit) if cls.rate_limit else None,
             "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
             **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
             "status_map": cls.status_map,
+            "core_requirements": [r.describe() for r in cls.core_requirements],
         }
 
     @property
@@ -193,9 +279,18 @@ class Provider:
             return None
         return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", self.rate_limit)
 
-    def build_http(self) -> ProviderHTTP:
-        """Subclasses pass their auth, error parser and rate-limit observer here."""
-        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
+    def build_http(self, **options) -> ProviderHTTP:
+        """Subclasses call ``super().build_http(auth=..., error_parser=..., rate_limit_observer=...)``:
+        secrets, the shared limiter, timeouts and the ``check_response`` hook come from here."""
+        options.setdefault("response_check", self.check_response)
+        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
+                            **options)
+
+    def check_response(self, response) -> None:
+        """Failures inside a successful HTTP answer (SOAP fault, cXML Status, an error code or
+        result flag in the body): raise ``errors.in_body("auth" | "rejected" | "transient",
+        the provider's own words)``. Runs on every answer before its status code is read, so
+        a SOAP fault in a 500 is classified by its content (``soap.check_fault``)."""
 
     @property
     def exchanges(self):
@@ -222,7 +317,7 @@ class Provider:
                 problems += [f"Item {item.number}: shipping method {item.shipping_method.name!r} needs {f.label}."
                              for f in cls.shipping_method_settings
                              if f.required and missing(f, item.shipping_method.settings)]
-        return problems
+        return problems + core_problems(cls, ctx)
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> "DemoAccount | None":
@@ -235,10 +330,13 @@ class Provider:
         raise NotImplementedError
 
     @classmethod
-    def map_status(cls, remote_status: str | None) -> str | None:
+    def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
+        """Our item status for the provider's; an account's status_map_override wins."""
         if not remote_status:
             return None
-        return cls.status_map.get(str(remote_status).strip().lower())
+        key = str(remote_status).strip().lower()
+        override = parse_status_lines((settings or {}).get("status_map_override"))
+        return override.get(key) or cls.status_map.get(key)
 
     def fetch_status_updates(self, refs) -> Iterator:
         """StatusUpdate objects for the given PushRefs (status_polling providers)."""
@@ -248,6 +346,21 @@ class Provider:
     def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
         """Raise WebhookAuthError unless the request is authentic. ``secret`` is the account's
         unguessable webhook token (already matched by the URL)."""
+
+    @classmethod
+    def webhook_setup(cls, url: str, secret: str) -> "WebhookSetup | None":
+        """The setup to show for this account's webhook address (``url`` holds ``secret``).
+        Providers with a header token or a body template override it."""
+        if not (cls.capabilities.status_webhook or cls.webhook_auth != "none"):
+            return None
+        return WebhookSetup(scheme=cls.webhook_auth, url=url)
+
+    @classmethod
+    def webhook_reply(cls, status: int, message: str) -> tuple[str, str]:
+        """Body and content type of our answer to a webhook, in the format the provider
+        expects (JSON unless it says otherwise)."""
+        import json
+        return json.dumps({"status": message}), "application/json"
 
     def parse_webhook(self, headers: dict, body: bytes) -> "WebhookEnvelope":
         """Validate the body; raise ValueError with the reason when it is malformed."""

@@ -56,6 +56,7 @@ class ItemContext:
     file_urls: list[str] = field(default_factory=list)
     product_settings: dict = field(default_factory=dict)  # this account's per-product settings
     status: str = ""
+    files: list = field(default_factory=list)   # files.FileRef: url, name, content_type, role (front/back…)
 
 
 @dataclass
@@ -136,14 +137,19 @@ class Shipment:
 
 @dataclass
 class StatusUpdate:
-    """The provider's view of (part of) a pushed order. ``item_numbers`` empty = every item
-    of ``external_order_id`` (or of the whole push when that is empty too)."""
+    """The provider's view of (part of) a pushed order. ``item_numbers`` / ``item_external_ids``
+    empty = every item of ``external_order_id`` (or of the whole push when that is empty too)."""
 
-    push_key: str                      # the idempotency key of our push
+    push_key: str                      # the idempotency key of our push ("" when the provider only knows its ids)
     external_status: str
     external_order_id: str = ""
     item_numbers: list[str] = field(default_factory=list)
     shipment: Shipment | None = None
+    # Matching by the provider's own ids (a callback that carries no key of ours): the id
+    # stored on the push (PushResult.external_id) and those stored on item pushes
+    # (ItemPushResult.external_id: a job, a line).
+    external_id: str = ""
+    item_external_ids: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -80,6 +80,25 @@ class ProviderConfigError(ProviderError):
     kind = "configuration"
 
 
+def in_body(kind: str, message: str, *, field_errors: dict | None = None,
+            retry_after: float | None = None) -> ProviderError:
+    """The typed error for a failure a provider reports inside a successful HTTP answer
+    (SOAP fault, cXML Status, an error code or result flag in the body). ``kind``:
+    "auth" (credentials refused: stop, the account needs attention), "rejected" (the
+    provider's own words, retrying will not help) or "transient" (try again later)."""
+    cls = {"auth": ProviderAuthError, "rejected": ProviderRejected, "transient": ProviderTransientError}[kind]
+    return cls(message, field_errors=field_errors, retry_after=retry_after)
+
+
+def kind_for_code(code: int) -> str:
+    """HTTP-like status codes carried in a body (cXML ``Status code``): the in_body kind."""
+    if code in (401, 403):
+        return "auth"
+    if code in (408, 429) or code >= 500:
+        return "transient"
+    return "rejected"
+
+
 ERROR_KINDS = {
     "invalid_credentials": "Invalid credentials",
     "cannot_connect": "Cannot connect",

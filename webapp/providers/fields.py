@@ -31,6 +31,10 @@ class Field:
     min: float | None = None
     max: float | None = None
     max_length: int = 500
+    # A picker: the name of a provider method returning [(value, label)] (tFLOW products,
+    # VeraCore offers). The value stays typed-in text validated as usual: the list helps,
+    # it never blocks (the provider may be down, or the list incomplete).
+    picker: str = ""
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -45,7 +49,7 @@ class Field:
     def describe(self) -> dict:
         return {"name": self.name, "label": self.label, "type": self.type, "required": self.required,
                 "secret": self.secret, "default": self.default, "help": self.help,
-                "choices": [list(c) for c in self.choices] or None}
+                "choices": [list(c) for c in self.choices] or None, "picker": bool(self.picker)}
 
     def clean(self, raw: Any, *, allow_loopback: bool = False) -> Any:
         """Return the typed value, None when empty, or raise FieldError with a user message."""

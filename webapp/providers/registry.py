@@ -1,25 +1,30 @@
 """Provider discovery. Every module or package in ``webapp.providers`` that defines a
 ``PROVIDER`` class is registered under ``PROVIDER.key`` — adding a provider means adding
-one module; nothing else is edited."""
+one module; nothing else is edited. ``EMBEDDED_PROVIDER_MODULES`` (comma-separated dotted
+module names) registers providers that live elsewhere — a private plugin, or the tests'
+fake provider, which must also be known to a real worker process."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from functools import lru_cache
 
 from .base import Provider
 
-_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap", "xml", "context"}
+_FRAMEWORK_MODULES = {"base", "errors", "fields", "http", "ratelimit", "registry", "auth", "soap", "xml", "context",
+                      "files", "requirements"}
 
 
 @lru_cache(maxsize=1)
 def _discover() -> dict[str, type[Provider]]:
     found: dict[str, type[Provider]] = {}
     package = importlib.import_module(__package__)
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name in _FRAMEWORK_MODULES or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__package__}.{info.name}")
+    names = [f"{__package__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
+             if info.name not in _FRAMEWORK_MODULES and not info.name.startswith("_")]
+    names += [name.strip() for name in os.environ.get("EMBEDDED_PROVIDER_MODULES", "").split(",") if name.strip()]
+    for name in names:
+        module = importlib.import_module(name)
         cls = getattr(module, "PROVIDER", None)
         if cls is None:
             continue

@@ -4,8 +4,10 @@ Midnight string-in/string-out), built with lxml and parsed with the hardened par
 Header tokens are elements, not HTTP headers: VeraCore's AuthenticationHeader
 (Username/Password) and Midnight's ValidationSoapHeader (DevToken) are passed as
 ``header`` elements here. Responses are matched by local name (namespaces differ per
-tenant); a soap:Fault becomes ProviderRejected (client fault) or ProviderTransientError
-(server fault) carrying the faultstring.
+tenant); a soap:Fault becomes ProviderAuthError (credentials refused, whatever the fault
+code), ProviderRejected (client fault) or ProviderTransientError (server fault) carrying the
+faultstring. ``check_fault`` is the ProviderHTTP response_check that reads a fault inside a
+500 before the status code is taken as "server down"; ``post`` sends one envelope.
 """
 from __future__ import annotations
 
@@ -72,11 +74,56 @@ def text_of(node, *path: str, default: str = "") -> str:
     return (found.text or "").strip() if found is not None and found.text else default
 
 
+AUTH_FAULT_WORDS = ("auth", "credential", "password", "login", "log in", "not authorized", "unauthorized",
+                    "access denied", "token", "devtoken", "permission")
+
+
+def fault_error(fault, auth_words=AUTH_FAULT_WORDS) -> e.ProviderError:
+    """The typed error for a soap:Fault. Credentials are checked first, whatever the fault
+    code: services answer a bad password as a Server fault in a 500, and it must never be
+    retried as if the server were down."""
+    code, message = text_of(fault, "faultcode"), text_of(fault, "faultstring") or "SOAP fault"
+    detail = text_of(fault, "detail")
+    said = f"{message} {detail}".lower()
+    if any(word in said for word in auth_words):
+        return e.in_body("auth", message)
+    if code.split(":")[-1].lower().startswith("server"):
+        return e.in_body("transient", message)
+    return e.in_body("rejected", message)
+
+
+def check_fault(response) -> None:
+    """A ProviderHTTP ``response_check`` for SOAP services: a fault (in a 200 or a 500) is
+    raised as its typed error before the status code is looked at. Anything that is not a
+    SOAP fault is left to the status handling."""
+    content = response.content or b""
+    if b"Fault" not in content[:65536] and b"F\x00a\x00u\x00l\x00t" not in content[:131072]:
+        return
+    try:
+        root = _parse(content)
+    except e.ProviderResponseError:
+        return  # not readable XML: the status code (or the caller's parse) decides
+    body = find(root, "Body") if local(root) == "Envelope" else None
+    if body is not None and len(body) and local(body[0]) == "Fault":
+        raise fault_error(body[0])
+
+
+def post(http, path: str, envelope_bytes: bytes, *, action: str = "", headers: dict | None = None):
+    """POST a SOAP 1.1 envelope through the provider's ProviderHTTP (declare ``check_fault``
+    or a hook calling it as its response_check) and return the Body's first child."""
+    response = http.request("POST", path, data=envelope_bytes, expect="raw", headers={
+        "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"', **(headers or {})})
+    return parse_response(response.content)
+
+
+def _parse(data):
+    from .xml import parse_xml
+    return parse_xml(data)
+
+
 def parse_response(data: bytes) -> etree._Element:
     """The Body's first child, or raise for a fault / a document that is not SOAP."""
-    from .xml import parse_xml
-
-    root = parse_xml(data)
+    root = _parse(data)
     if local(root) != "Envelope":
         raise e.ProviderResponseError("The provider answered XML that is not a SOAP envelope.")
     body = find(root, "Body")
@@ -84,10 +131,5 @@ def parse_response(data: bytes) -> etree._Element:
         raise e.ProviderResponseError("The SOAP envelope has no body.")
     first = body[0]
     if local(first) == "Fault":
-        code, message = text_of(first, "faultcode"), text_of(first, "faultstring") or "SOAP fault"
-        if code.endswith("Server"):
-            raise e.ProviderTransientError(message)
-        if "auth" in message.lower() or "credential" in message.lower() or "password" in message.lower():
-            raise e.ProviderAuthError(message)
-        raise e.ProviderRejected(message)
+        raise fault_error(first)
     return first

@@ -5,6 +5,9 @@
 * a document that declares entities is refused outright (XXE, billion laughs, quadratic
   blow-up), whatever its encoding: a fast byte check first, then the parsed DTD;
 * libxml2's limits stay on (``huge_tree=False``) and the body size is capped;
+* the declared encoding is honoured (``utf-16``, ``ISO-8859-1``…); a declaration that does
+  not match the bytes — a string that was already decoded, or "utf-16" declared on 8-bit
+  bytes (.NET services returning an XML string inside SOAP) — is dropped, not fatal;
 * every failure is a ``ProviderResponseError`` with a message an admin can read on the order
   tab — never an lxml exception, never a crash.
 """
@@ -18,6 +21,21 @@ from .errors import ProviderResponseError
 
 MAX_XML_BYTES = 20 * 1024 * 1024
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*?\?>")
+_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def _without_false_declaration(data) -> bytes:
+    """Bytes lxml can decode: a str is encoded as UTF-8 without its declaration (it is text
+    already); bytes declaring a 16/32-bit encoding without a BOM or any NUL are really 8-bit."""
+    if isinstance(data, str):
+        return _DECLARATION.sub("", data, count=1).encode("utf-8")
+    declared = _DECLARED_ENCODING.match(data)
+    if declared and declared.group(1).lower().replace(b"-", b"").startswith((b"utf16", b"utf32", b"ucs")) \
+            and b"\x00" not in data[:64]:
+        text = data.decode("utf-8", "replace")
+        return _DECLARATION.sub("", text, count=1).encode("utf-8")
+    return data
 
 
 def _parser() -> etree.XMLParser:
@@ -29,13 +47,12 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(data: bytes, *, what: str = "The provider") -> etree._Element:
     """Parse a provider's XML answer; raise ProviderResponseError with the reason."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     if data is None or not data.strip():
         raise ProviderResponseError(f"{what} answered with an empty body instead of XML.")
     if len(data) > MAX_XML_BYTES:
         raise ProviderResponseError(f"{what} answered with an XML document larger than "
                                     f"{MAX_XML_BYTES // (1024 * 1024)} MB; it was not read.")
+    data = _without_false_declaration(data)
     if _declares_entities(data):
         raise ProviderResponseError(_refused(what))
     try:
