@@ -11,6 +11,7 @@ from .common import SimulatorSpec
 
 SIMULATORS: list[str] = [
     "sandbox.shipstation",
+    "sandbox.tflow",
 ]
 
 

@@ -14,7 +14,8 @@ from .http import ProviderHTTP
 from .ratelimit import RateLimit, SharedRateLimiter
 
 # How a provider's webhooks can be trusted (declared per provider).
-WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac")
+# "key_hash": a plain digest of a shared key joined to the body (tFLOW's proposed sha1(key + body)).
+WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac", "key_hash")
 ENTITY_SCHEMAS = {
     "site": "site_settings",
     "product": "product_settings",
