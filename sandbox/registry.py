@@ -12,6 +12,7 @@ from .common import SimulatorSpec
 SIMULATORS: list[str] = [
     "sandbox.shipstation",
     "sandbox.tflow",
+    "sandbox.streamlive",
 ]
 
 
