@@ -44,7 +44,6 @@ from typing import Iterator
 import requests
 from urllib3 import encode_multipart_formdata
 
-from ..auth import OAuth2ClientCredentials
 from ..base import Capabilities, DemoAccount, Provider, WebhookAuthError, WebhookEnvelope
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderConfigError, ProviderConnectError, ProviderRejected, ProviderResponseError
@@ -52,6 +51,7 @@ from ..fields import Field, schema
 from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
 from . import mapping
+from .auth import TFlowToken
 
 WORKFLOWS = (("2", "2 – One-step approval"), ("4", "4 – Automated release"), ("5", "5 – Approval without release"),
              ("8", "8 – Two-step approval"), ("9", "9 – Automated release, two-step approval"),
@@ -145,11 +145,14 @@ class TFlow(Provider):
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
         base = self.base_url.rstrip("/")
-        auth = OAuth2ClientCredentials(f"{base}/oauth/access_token", str(creds.get("client_id") or ""),
-                                       str(creds.get("client_secret") or ""), redis=self.redis,
-                                       timeout=self.timeout)
-        return ProviderHTTP(base, auth=auth, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
+        token_http = ProviderHTTP(base, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
+                                  error_parser=parse_error)
+        auth = TFlowToken(token_http, "/oauth/access_token", str(creds.get("client_id") or ""),
+                          str(creds.get("client_secret") or ""), redis=self.redis)
+        http = ProviderHTTP(base, auth=auth, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
                             error_parser=parse_error)
+        token_http.exchanges = http.exchanges  # one log: the token call shows next to the calls it served
+        return http
 
     def api(self, path: str) -> str:
         return f"/api/{self.settings.get('api_version') or 'v2'}/{path.lstrip('/')}"
