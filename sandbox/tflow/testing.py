@@ -71,3 +71,8 @@ def create_account(api_base: str, *, rate_limit: int = 60, window_seconds: float
     response = requests.post(f"{api_base}/_sim/clients", json=payload, timeout=TIMEOUT)
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), client_id, secret, f"hook-{uuid.uuid4().hex}")
+
+
+# What every push needs besides credentials (provider-neutral suites apply it to their items):
+# a tFLOW product known to every simulator instance and a workflow.
+PUSH_SETTINGS = {"product": {"tflow_product": "Print-ready PDF", "tflow_workflow": "2"}}

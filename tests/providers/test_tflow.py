@@ -104,7 +104,25 @@ def test_validation_errors_keep_the_providers_words():
     with pytest.raises(pe.ProviderRejected) as info:
         TFlow(CREDS).push_order(ctx)
     assert "ship_date: The ship date needs a time zone offset." in info.value.messages()
-    assert ctx.checkpoint == {"order_id": "45"}  # the order exists: a retry must not create it again
+    assert ctx.checkpoint == {"order_requested": True, "order_id": "45"}  # a retry must not create it again
+    assert not any("/order/list" in c.request.url for c in responses.calls)  # a first push looks nothing up
+
+
+@responses.activate
+def test_retry_after_an_unanswered_order_create_finds_the_order_and_its_jobs():
+    responses.post(f"{BASE}/oauth/access_token", json={"access_token": "t", "expires_in": 3600})
+    responses.get(f"{BASE}/api/v2/order/list", json=[{"id": 44, "name": "other"}, {"id": 45, "name": "W-1001"}])
+    responses.get(f"{BASE}/api/v2/job/list", json=[{"id": 123, "name": "TF000045-1", "order_id": 45,
+                                                    "current_state_name": "to_review",
+                                                    "props": {"hub_item": "W-1001-1"}}])
+    responses.post(f"{BASE}/api/v2/job/create", json={"id": 124, "current_state_name": "to_review"}, status=201)
+    ctx = contexts.order(items=[contexts.item(line, product_settings=MAPPED) for line in (1, 2)],
+                         checkpoint={"order_requested": True})
+    result = TFlow(CREDS).push_order(ctx)
+    assert result.external_id == "45" and [i.external_id for i in result.items] == ["123", "124"]
+    assert ctx.checkpoint == {"order_requested": True, "order_id": "45", "job:1": "123", "job:2": "124"}
+    creates = [c for c in responses.calls if c.request.url.endswith("/job/create")]
+    assert len(creates) == 1 and "order_id=45" in creates[0].request.body
 
 
 @responses.activate

@@ -35,7 +35,7 @@ from ..context import ItemContext, ItemPushResult, OrderContext, PushResult, Shi
 from ..errors import ProviderConfigError, ProviderResponseError
 from ..fields import Field, schema
 from ..http import ProviderHTTP
-from ..ratelimit import RateLimit
+from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 
 PAGE_SIZE = 100
 MAX_PAGES = 1000
@@ -110,6 +110,11 @@ class StreamLive(Provider):
         return ProviderHTTP(self.base_url, auth=HeaderKey("X-Api-Key", str(creds.get("api_key") or ""), extra),
                             secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
                             error_parser=parse_error)
+
+    def limiter(self) -> SharedRateLimiter | None:
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> DemoAccount:

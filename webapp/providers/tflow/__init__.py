@@ -29,8 +29,9 @@ simulator tests each one):
 * No rate limit is documented; we pace ourselves at 60 requests a minute.
 
 Every push is safe to retry: the tFLOW order id and each job id are checkpointed the moment
-they exist; when a previous attempt may have created one without us hearing of it, the
-order is looked up by name and its jobs by our item number before anything is created.
+they exist, and the intent to create the order is checkpointed before it is asked for; when
+a previous attempt may have created something without us hearing of it, the order is looked
+up by name and its jobs by our item number before anything is created.
 The product picker is a typed-in field (tFLOW product id or name, workflow id): the
 framework has no remote picker yet; ``list_products()`` is ready for one.
 """
@@ -49,7 +50,7 @@ from ..context import ItemPushResult, OrderContext, PushResult, Shipment, Status
 from ..errors import ProviderConfigError, ProviderConnectError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
 from ..http import ProviderHTTP
-from ..ratelimit import RateLimit
+from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 from . import mapping
 from .auth import TFlowToken
 
@@ -154,6 +155,11 @@ class TFlow(Provider):
         token_http.exchanges = http.exchanges  # one log: the token call shows next to the calls it served
         return http
 
+    def limiter(self) -> SharedRateLimiter | None:
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
+
     def api(self, path: str) -> str:
         return f"/api/{self.settings.get('api_version') or 'v2'}/{path.lstrip('/')}"
 
@@ -210,8 +216,12 @@ class TFlow(Provider):
         order_id = _id(ctx.checkpoint.get("order_id"))
         known_jobs: dict[str, dict] | None = {} if order_id is None else None
         if order_id is None:
-            found = self.find_remote_order(ctx.external_number)
+            # Look up only when an earlier attempt got as far as asking (its intent is committed
+            # before the request): a first push costs no extra call, a retry after any failure
+            # — a lost answer or a killed worker — finds the order instead of creating another.
+            found = self.find_remote_order(ctx.external_number) if ctx.checkpoint.get("order_requested") else None
             if found is None:
+                ctx.remember("order_requested", True)
                 order_id = _id(self._object(self._post("order/create", mapping.order_body(
                     ctx, self.settings, ctx.site_settings)), "order/create")["id"])
             else:
