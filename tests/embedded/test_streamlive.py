@@ -133,3 +133,20 @@ def test_catalogue_sync_pages_through_products_and_categories(factory, streamliv
     pages = [r["query"] for r in recorded["requests"] if r["path"].endswith("/api/v1/products")]
     assert pages == ["page=1&limit=100", "page=2&limit=100"], pages  # the pager follows caldera-total-results
     assert run.id
+
+
+@pytest.mark.parametrize("key", ["tflow", "streamlive"])
+def test_account_page_lists_the_assumed_contract(client, login, factory, app_ctx, key):
+    from webapp.providers.registry import get_provider_class
+    from tests.security.conftest import SECRET, fixture_credentials
+
+    install.enable_provider(key)
+    admin = factory.admin(email=f"page-{uuid.uuid4().hex[:6]}@example.test", is_super=True)
+    provider = get_provider_class(key)
+    result = save_account(None, company_id=admin.company_id, name=f"{key} page", provider_key=key, admin_id=admin.id,
+                          credentials=fixture_credentials(provider, "https://provider.example.test"), settings={})
+    assert result.ok, result.errors
+    login(admin)
+    page = client.get(f"/preferences/embedded/accounts/{result.account.id}").get_data(as_text=True)
+    assert "Proposed contract — confirm with the vendor" in page
+    assert SECRET not in page  # secrets are never shown back

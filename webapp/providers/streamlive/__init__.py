@@ -62,9 +62,10 @@ class StreamLive(Provider):
     key = "streamlive"
     name = "Caldera StreamLive"
     description = ("Wide-format print jobs (Caldera RIP): each item goes as a print job with its file URL and "
-                   "quantity; status comes back by polling and webhook. ASSUMED contract — StreamLive has no "
-                   "public API: endpoints, fields, statuses and the X-Signature HMAC are a proposal to confirm "
-                   "with the vendor (dialect setting).")
+                   "quantity; status comes back by polling and webhook. Proposed contract — confirm with the "
+                   "vendor: StreamLive has no public API, so the X-Api-Key header, the /api/v1/orders, products "
+                   "and categories endpoints and fields, the external_id idempotency (409), the status names and "
+                   "the X-Signature HMAC-SHA256 webhook are all assumed (setting: Contract).")
     docs_url = "https://www.caldera.com/"
     default_base_url = "https://streamlive.example.com"
     capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True, product_sync=True,
