@@ -75,7 +75,7 @@ def test_token_is_reused_and_refreshed_once_on_401():
     responses.get(f"{BASE}/api/v2/product/list", json=[{"id": 1, "name": "A"}])
     client = TFlow(CREDS)
     client.test_connection()
-    client.test_connection()
+    assert client.product_choices() == [("1", "A (1)")]
     assert [c.request.url for c in responses.calls].count(f"{BASE}/oauth/access_token") == 1
     assert responses.calls[1].request.headers["Authorization"] == "Bearer t1"
     responses.replace(responses.GET, f"{BASE}/api/v2/product/list", json={"error": "invalid_token"}, status=401)

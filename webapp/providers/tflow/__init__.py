@@ -33,7 +33,7 @@ they exist, and the intent to create the order is checkpointed before it is aske
 a previous attempt may have created something without us hearing of it, the order is looked
 up by name and its jobs by our item number before anything is created.
 The product picker is a typed-in field (tFLOW product id or name, workflow id): the
-framework has no remote picker yet; ``list_products()`` is ready for one.
+framework has no remote picker yet; ``product_choices()`` is ready for one.
 """
 from __future__ import annotations
 
@@ -203,10 +203,10 @@ class TFlow(Provider):
         products = self._list(self.http.request("GET", self.api("product/list")), "product/list")
         return f"Connected to tFLOW ({len(products)} product{'s' if len(products) != 1 else ''})."
 
-    def list_products(self) -> list[dict]:
-        """tFLOW products (id, name) for a mapping picker."""
-        return [{"id": _id(p.get("id")), "name": str(p.get("name") or "")}
-                for p in self._list(self.http.request("GET", self.api("product/list")), "product/list")]
+    def product_choices(self) -> list[tuple[str, str]]:
+        """(tFLOW product id, "name (id)") for the product mapping picker."""
+        rows = self._list(self.http.request("GET", self.api("product/list")), "product/list")
+        return [(_id(p["id"]), f"{p.get('name') or 'Unnamed'} ({_id(p['id'])})") for p in rows if _id(p.get("id"))]
 
     # ---- push ---------------------------------------------------------------------
     def push_order(self, ctx: OrderContext) -> PushResult:
