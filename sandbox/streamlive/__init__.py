@@ -16,7 +16,8 @@ providers-part2.md §2.2 (StreamLive has no public API), "simulator must" §2.3 
 5. ``STREAMLIVE_DIALECT`` (only ``proposed-v1``) guards the whole contract.
 
 Control (no auth): ``POST /_sim/accounts`` {api_key, account_id?, rate_limit?,
-window_seconds?, webhook_url?, webhook_secret?}, ``GET /_sim/stats?api_key=``,
+window_seconds?, webhook_url?, webhook_secret?}, ``POST /_sim/account`` {api_key, webhook_url?,
+webhook_secret?, account_id?}, ``GET /_sim/stats?api_key=``,
 ``GET /_sim/orders?api_key=``, ``POST /_sim/catalog`` {api_key, products, categories},
 ``GET /_sim/deliveries?api_key=``. Built-in demo key ``demo-streamlive-key``.
 """

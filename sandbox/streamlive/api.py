@@ -174,9 +174,10 @@ def register(bp: Blueprint) -> None:
         account = state().add(str(p["api_key"]), **options)
         return jsonify({"api_key": account.api_key}), 201
 
-    @bp.post("/_sim/accounts/<api_key>")
-    def sim_account_update(api_key):
-        p, account = control_payload(), _control_account({"api_key": api_key})
+    @bp.post("/_sim/account")
+    def sim_account_update():
+        p = control_payload()
+        account = _control_account(p)
         for k in ("webhook_url", "webhook_secret", "account_id"):
             if k in p:
                 setattr(account, k, str(p[k] or ""))

@@ -26,7 +26,8 @@ class SimAccount:
         return [self.api_key, self.webhook_secret]
 
     def control(self, method: str, path: str, **payload):
-        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"api_key": self.api_key},
+        # The key travels in the body, never in a URL (URLs end up in logs; the key is the secret).
+        response = requests.request(method, f"{self.api_base}/_sim/{path}",
                                     json={"api_key": self.api_key, **payload}, timeout=TIMEOUT)
         response.raise_for_status()
         return response.json()
@@ -43,7 +44,7 @@ class SimAccount:
         return [o["external_id"] for o in self.orders()]
 
     def set_webhook(self, url: str) -> None:
-        self.control("POST", f"accounts/{self.api_key}", webhook_url=url, webhook_secret=self.webhook_secret)
+        self.control("POST", "account", webhook_url=url, webhook_secret=self.webhook_secret)
 
     def status(self, order_id: str, status: str, **payload) -> dict:
         return self.control("POST", f"orders/{order_id}/status", status=status, **payload)

@@ -19,6 +19,8 @@ class TFlowToken(OAuth2ClientCredentials):
             body = self.token_http.request("POST", self.path, data={
                 "grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret})
         except ProviderRejected as exc:  # OAuth answers invalid_client / invalid_grant with a 400
+            if exc.status != 400:
+                raise  # e.g. a redirect, refused and not followed
             raise ProviderAuthError(f"tFLOW refused the API key / secret key: {exc.message}", status=exc.status) from exc
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
