@@ -82,3 +82,18 @@ def test_status_updates_carry_tracking():
     [update] = StreamLive(CREDS).fetch_status_updates([PushRef(1, "key", "W-1001", "so_1", None, ["W-1001-1"])])
     assert update.external_status == "shipped" and update.shipment.tracking_number == "1Z"
     assert StreamLive.map_status("shipped") == "Shipped"
+
+
+@responses.activate
+def test_items_to_two_addresses_become_two_orders_with_stable_keys():
+    responses.post(f"{BASE}/api/v1/orders", json={"id": "so_1"}, status=201)
+    responses.post(f"{BASE}/api/v1/orders", json={"id": "so_2"}, status=201)
+    responses.get(f"{BASE}/api/v1/orders/so_1", json=ORDER)
+    responses.get(f"{BASE}/api/v1/orders/so_2", json={**ORDER, "id": "so_2", "external_id": "hub-1-W-1001|s2"})
+    ctx = contexts.order(items=[contexts.item(1), contexts.item(2, ship_to=contexts.OFFICE)])
+    result = StreamLive(CREDS).push_order(ctx)
+    sent = [json.loads(c.request.body) for c in responses.calls if c.request.method == "POST"]
+    assert [b["external_id"] for b in sent] == [ctx.idempotency_key, f"{ctx.idempotency_key}|s2"]
+    assert sent[1]["ship_to"]["city"] == "Dallas" and [i["external_item_id"] for i in sent[1]["items"]] == ["W-1001-2"]
+    assert result.external_id == "so_1,so_2" and [i.external_order_id for i in result.items] == ["so_1", "so_2"]
+    assert StreamLive.push_key(f"{ctx.idempotency_key}|s2") == ctx.idempotency_key

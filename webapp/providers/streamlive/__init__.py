@@ -9,7 +9,8 @@ below is an assumption, kept behind the ``dialect`` setting (only ``proposed-v1`
   items[{external_item_id, product_code, quantity, width_mm?, height_mm?, files[{url,name}],
   preset?}]} → 201 {id, status}; a second POST with the same ``external_id`` → 409 with the
   existing id — our stable idempotency key is the external_id, so a re-push never creates a
-  second order.
+  second order. An order has one ship_to: items shipping elsewhere go as further orders with
+  external_id ``<key>|s2``, ``<key>|s3``… (our choice, not part of the proposal).
 * ``GET /api/v1/orders/{id}`` → {id, external_id, status, items[{external_item_id, status,
   tracking{tracking_number, carrier}}]}; statuses received → queued → ripping → printing →
   finishing → shipped → completed, side states on_hold, error, cancelled.
@@ -25,6 +26,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Iterator
 
 import requests
@@ -149,48 +151,71 @@ class StreamLive(Provider):
             body["preset"] = settings["preset"]
         return body
 
-    def order_body(self, ctx: OrderContext) -> dict:
-        first = ctx.items[0]
-        dates = [i.requested_ship_date for i in ctx.items if i.requested_ship_date]
+    @staticmethod
+    def shipments(ctx: OrderContext) -> list[tuple[str, list[ItemContext]]]:
+        """An order has one ship_to: items going elsewhere become further orders, each with its
+        own stable external_id (``<key>|s2``…), so a re-push still finds every one of them."""
+        groups: dict[tuple, list[ItemContext]] = {}
+        for item in ctx.items:
+            groups.setdefault(item.ship_to.key(), []).append(item)
+        return [(ctx.idempotency_key if n == 0 else f"{ctx.idempotency_key}|s{n + 1}", items)
+                for n, items in enumerate(groups.values())]
+
+    @staticmethod
+    def push_key(external_id: str) -> str:
+        return external_id.split("|s", 1)[0]
+
+    def order_body(self, ctx: OrderContext, external_id: str, items: list[ItemContext]) -> dict:
+        dates = [i.requested_ship_date for i in items if i.requested_ship_date]
         if dates:
             due = min(dates)
         else:
+            try:
+                tz = ZoneInfo(ctx.site_time_zone or "UTC")
+            except (ZoneInfoNotFoundError, ValueError):
+                tz = ZoneInfo("UTC")
             start = ctx.paid_at or ctx.placed_at or datetime.now(timezone.utc)
-            due = start.date() + timedelta(days=int(self.settings.get("lead_days") or 5))
+            start = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+            due = start.astimezone(tz).date() + timedelta(days=int(self.settings.get("lead_days") or 5))
         customer = ctx.customer
         code = customer.settings.get("customer_code") or self.settings.get("default_customer_code") or customer.email
-        to = first.ship_to
+        to = items[0].ship_to
         return {
-            "external_id": ctx.idempotency_key,
+            "external_id": external_id,
             "customer": {"code": code, "name": " ".join(filter(None, [customer.first_name, customer.last_name]))
                          or customer.company or customer.email, "email": customer.email},
             "ship_to": {"name": to.name or to.company, "street1": to.street1, "street2": to.street2, "city": to.city,
                         "state": to.state, "postal_code": to.postal_code, "country": (to.country or "").upper()},
             "due_date": due.isoformat(),
-            "items": [self.item_body(item) for item in ctx.items],
+            "items": [self.item_body(item) for item in items],
         }
 
     def push_order(self, ctx: OrderContext) -> PushResult:
         if not ctx.items:
             raise ProviderConfigError("The order has no item to send.")
-        # A 409 is the idempotent answer: the order with our external_id exists, its id is in the body.
-        response = self.http.request("POST", "/api/v1/orders", json=self.order_body(ctx), expect="raw",
-                                     ok_statuses=(409,))
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        order_id = _text(answer.get("id")) if isinstance(answer, dict) else ""
-        if not order_id:
-            raise ProviderResponseError(f"StreamLive answered HTTP {response.status_code} without the order id.")
-        order = self.get_order(order_id)
-        by_item = {_text(i.get("external_item_id")): i for i in order.get("items") or [] if isinstance(i, dict)}
-        status = _text(order.get("status"))
-        items = [ItemPushResult(line_number=i.line_number, external_id=f"{order_id}:{i.external_number}",
-                                external_number=i.external_number, external_order_id=order_id,
-                                external_status=_text(by_item.get(i.external_number, {}).get("status")) or status)
-                 for i in ctx.items]
-        return PushResult(external_id=order_id, external_number=ctx.external_number, items=items, external_status=status)
+        bodies = [(items, self.order_body(ctx, key, items)) for key, items in self.shipments(ctx)]  # refuse first
+        order_ids, results, status = [], [], ""
+        for items, body in bodies:
+            # A 409 is the idempotent answer: the order with our external_id exists, its id is in the body.
+            response = self.http.request("POST", "/api/v1/orders", json=body, expect="raw", ok_statuses=(409,))
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            order_id = _text(answer.get("id")) if isinstance(answer, dict) else ""
+            if not order_id:
+                raise ProviderResponseError(f"StreamLive answered HTTP {response.status_code} without the order id.")
+            order = self.get_order(order_id)
+            by_item = {_text(i.get("external_item_id")): i for i in order.get("items") or [] if isinstance(i, dict)}
+            status = status or _text(order.get("status"))
+            order_ids.append(order_id)
+            results += [ItemPushResult(line_number=i.line_number, external_id=f"{order_id}:{i.external_number}",
+                                       external_number=i.external_number, external_order_id=order_id,
+                                       external_status=_text(by_item.get(i.external_number, {}).get("status"))
+                                       or _text(order.get("status")))
+                        for i in items]
+        return PushResult(external_id=",".join(order_ids), external_number=ctx.external_number, items=results,
+                          external_status=status)
 
     def get_order(self, order_id: str) -> dict:
         order = self.http.request("GET", f"/api/v1/orders/{order_id}")
@@ -215,8 +240,8 @@ class StreamLive(Provider):
 
     def fetch_status_updates(self, refs) -> Iterator[StatusUpdate]:
         for ref in refs:
-            if ref.external_id:
-                yield from self.order_updates(self.get_order(ref.external_id), ref.idempotency_key)
+            for order_id in filter(None, (ref.external_id or "").split(",")):
+                yield from self.order_updates(self.get_order(order_id), ref.idempotency_key)
 
     def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
         key = str(self.credentials_values.get("webhook_secret") or "")
@@ -245,7 +270,7 @@ class StreamLive(Provider):
     def process_webhook(self, payload: bytes) -> Iterator[StatusUpdate]:
         data = json.loads(payload)
         order = self.get_order(_text(data.get("order_id")))
-        yield from self.order_updates(order, _text(data.get("external_id")))
+        yield from self.order_updates(order, self.push_key(_text(data.get("external_id"))))
 
     # ---- catalogue ----------------------------------------------------------------
     def _pages(self, path: str) -> Iterator[dict]:
