@@ -41,7 +41,9 @@ class SimAccount:
         return self.control("GET", "orders")
 
     def order_numbers(self) -> list[str]:
-        return [o["external_id"] for o in self.orders()]
+        """The hub's order reference of each stored order: its external_id is our idempotency
+        key, its items' external_item_id are "<reference>-<line>"."""
+        return [o["items"][0]["external_item_id"].rsplit("-", 1)[0] for o in self.orders() if o["items"]]
 
     def set_webhook(self, url: str) -> None:
         self.control("POST", "account", webhook_url=url, webhook_secret=self.webhook_secret)
