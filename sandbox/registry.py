@@ -11,6 +11,8 @@ from .common import SimulatorSpec
 
 SIMULATORS: list[str] = [
     "sandbox.shipstation",
+    "sandbox.tflow",
+    "sandbox.streamlive",
 ]
 
 

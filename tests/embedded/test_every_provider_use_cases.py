@@ -13,16 +13,17 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from tests.resilience.harness import create_sim_account, push_providers
+from tests.resilience.harness import create_sim_account, push_providers, simulator_testing_module
 from webapp.embedded import install
 from webapp.embedded.accounts import save_account
-from webapp.embedded.activation import set_activation
+from webapp.embedded.activation import save_entity_settings, set_activation
 from webapp.embedded.push import request_push, run_push
 from webapp.embedded.runs import execute_run, request_run
 from webapp.extensions import db
-from webapp.models import PUSH_FAILED, OrderPush, SyncRun
+from webapp.models import PUSH_FAILED, OrderPush, Product, SyncRun
 
 KEYS = [p.key for p in push_providers()] + ["fake"]
+NEUTRAL_SKU = "NEUTRAL-1"
 
 
 class FakeHandle:
@@ -55,6 +56,12 @@ def live_account(request, app_ctx, factory, sandbox):
     site_settings = next(iter(demo.site_settings.values()), None) if demo and demo.site_settings else None
     activation = set_activation(result.account, site, enabled=True, is_live=True, settings=site_settings)
     assert activation.ok, activation.errors
+    # Items are of one catalogue product, mapped as the provider requires (PUSH_SETTINGS of its
+    # simulator's testing module), with a ready print file (a print job needs one).
+    product = factory.product(site, sku=NEUTRAL_SKU, name="Neutral cards")
+    push_settings = getattr(simulator_testing_module(key)[0], "PUSH_SETTINGS", {})
+    if push_settings.get("product"):
+        assert not save_entity_settings(result.account, "product", product.id, push_settings["product"])
     return provider, result.account, sim, site
 
 
@@ -67,7 +74,11 @@ def _push_now(order, account) -> OrderPush:
 
 
 def _order(factory, site):
-    return factory.order(site, paid=True, items=[{"approval": "approved"}, {"approval": "approved"}])
+    product = Product.query.filter_by(site_id=site.id, sku=NEUTRAL_SKU).first()
+    line = {"approval": "approved"}
+    if product is not None:  # a simulator's world (the fake provider downloads what it is given)
+        line.update(product_id=product.id, sku=product.sku, files=[("upload", "ready")])
+    return factory.order(site, paid=True, items=[dict(line), dict(line)])
 
 
 @pytest.mark.parametrize("live_account", KEYS, indirect=True)

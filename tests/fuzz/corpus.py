@@ -38,11 +38,27 @@ class Corpus:
         return [a for answers in self.answers.values() for a in answers]
 
 
-def order_context(n: int = 1):
+def push_settings(provider_key: str) -> dict:
+    """Entity settings every push to this provider needs (``PUSH_SETTINGS`` of its simulator's
+    testing module, e.g. a required product mapping): {"product": {...}, "site_user": {...}}."""
+    from tests.resilience import harness
+
+    try:
+        module, _ = harness.simulator_testing_module(provider_key)
+    except LookupError:
+        return {}
+    return dict(getattr(module, "PUSH_SETTINGS", {}))
+
+
+def order_context(n: int = 1, settings: dict | None = None):
+    settings = settings or {}
+    customer = contexts.CustomerContext(email="ada@example.test", first_name="Ada",
+                                        settings=dict(settings.get("site_user") or {}))
     return contexts.order(order_id=n, number=f"W-{1000 + n}", external_number=f"W-{1000 + n}-ES1",
-                          idempotency_key=f"es1-o{n}-W-{1000 + n}",
-                          items=[contexts.item(1, external_number=f"W-{1000 + n}-ES1-1"),
-                                 contexts.item(2, external_number=f"W-{1000 + n}-ES1-2")])
+                          idempotency_key=f"es1-o{n}-W-{1000 + n}", customer=customer,
+                          items=[contexts.item(line, external_number=f"W-{1000 + n}-ES1-{line}",
+                                               product_settings=dict(settings.get("product") or {}))
+                                 for line in (1, 2)])
 
 
 def push_refs(result=None, n: int = 1):
@@ -60,12 +76,13 @@ def run_operation(client, name: str, webhook_target: str = "https://hub.example.
     """Run one operation to the end (generators consumed); returns its result."""
     if name == "test_connection":
         return client.test_connection()
+    settings = push_settings(client.key)
     if name == "push_order":
-        return client.push_order(order_context(1))
+        return client.push_order(order_context(1, settings))
     if name == "find_order":
-        return client.find_order(order_context(1))
+        return client.find_order(order_context(1, settings))
     if name == "push_orders_bulk":
-        return client.push_orders_bulk([order_context(2), order_context(3)])
+        return client.push_orders_bulk([order_context(2, settings), order_context(3, settings)])
     if name == "fetch_status_updates":
         return list(client.fetch_status_updates(push_refs()))
     if name == "iter_products":
@@ -139,6 +156,8 @@ def record(provider) -> Corpus:
             corpus.answers[name] = answers
         push = results.get("push_order")
         if "process_webhook" in operations_for(provider) and push is not None and hasattr(sim, "ship"):
+            if not provider.capabilities.webhook_subscribe and hasattr(sim, "set_webhook"):
+                sim.set_webhook(f"{hook_url}/hook")  # no subscription call: the URL is set up at the provider
             sim.ship(push.external_id)
             corpus.webhooks = list(delivered)
             for headers, body in corpus.webhooks[:1]:

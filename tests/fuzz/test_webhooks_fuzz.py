@@ -37,7 +37,7 @@ from .test_provider_responses_fuzz import _corpus
 
 PROVIDERS = list(all_providers().values())
 HOOK_PROVIDERS = [p for p in PROVIDERS if p.capabilities.status_webhook]
-SIGNING = [p for p in HOOK_PROVIDERS if p.webhook_auth in ("hmac", "static_token")]
+SIGNING = [p for p in HOOK_PROVIDERS if p.webhook_auth in ("hmac", "static_token", "key_hash")]
 HEADER_NAMES = ["Content-Type", "X-Signature", "X-Hub-Signature-256", "Authorization", "X-Webhook-Id",
                 "X-Timestamp", "webhook-signature", "webhook-id", "webhook-timestamp", "x-oneflow-signature",
                 "X-Api-Key", "User-Agent"]

@@ -270,12 +270,14 @@ def build_world(sandbox_bases: list[str], *, sites: int = 3, orders: int = 40, i
     from tests.factories import Factory
     from webapp.embedded import install
     from webapp.embedded.accounts import save_account
-    from webapp.embedded.activation import set_activation
+    from webapp.embedded.activation import save_entity_settings, set_activation
 
     rng = rng or random.Random(0)
     factory = Factory()
     admin = factory.admin(email=f"chaos-{uuid.uuid4().hex[:6]}@example.test", is_super=True)
     site_objs = [factory.site(name=f"Chaos site {i + 1}") for i in range(sites)]
+    # Every item is of one catalogue product per site, mapped for providers that require it.
+    products = {s.id: factory.product(s, sku="CHAOS-CARDS", name="Chaos cards") for s in site_objs}
     accounts, api_bases, live = {}, {}, {s.id: [] for s in site_objs}
     for provider in providers if providers is not None else push_providers():
         install.enable_provider(provider.key)
@@ -287,19 +289,24 @@ def build_world(sandbox_bases: list[str], *, sites: int = 3, orders: int = 40, i
             assert result.ok, result.errors
             account = result.account
             accounts[account.id], api_bases[account.id] = sim, sim_api_base(base, provider.key)
+            product_settings = getattr(simulator_testing_module(provider.key)[0], "PUSH_SETTINGS", {}).get("product")
             for site in (site_objs[index % sites], site_objs[(index + 1) % sites]):
                 activation = set_activation(account, site, enabled=True, is_live=True)
                 assert activation.ok, activation.errors
+                if product_settings:
+                    assert not save_entity_settings(account, "product", products[site.id].id, product_settings)
                 if account.id not in live[site.id]:
                     live[site.id].append(account.id)
     world = World([s.id for s in site_objs], accounts, api_bases, live, admin_email=admin.email)
     for n in range(orders):
         site = site_objs[n % sites]
+        line = {"product_id": products[site.id].id, "sku": products[site.id].sku,
+                "files": [("upload", "ready")]}  # a print job needs its file (StreamLive refuses none)
         if ineligible_every and n % ineligible_every == ineligible_every - 1:
-            order = factory.order(site, paid=False, items=[{"approval": "approved"}, {"approval": "pending"}])
+            order = factory.order(site, paid=False, items=[{"approval": "approved", **line}, {"approval": "pending", **line}])
             world.ineligible.append(order.id)
         else:
-            items = [{"approval": "approved"} for _ in range(rng.choice((1, 1, 2)))]
+            items = [{"approval": "approved", **line} for _ in range(rng.choice((1, 1, 2)))]
             order = factory.order(site, paid=False, items=items)
             world.eligible.append(order.id)
     return world

@@ -68,7 +68,7 @@ def build_order_context(order: Order, push: OrderPush, activation: SiteActivatio
         placed_at=order.placed_at, paid_at=order.paid_at, currency=order.currency or site.currency,
         po_number=order.po_number, notes=order.notes, billing=billing, customer=customer_ctx, items=item_contexts,
         subtotal=order.subtotal, shipping_total=order.shipping_total, tax_total=order.tax_total, total=order.total,
-        existing_external_id=push.external_id,
+        existing_external_id=push.external_id, site_time_zone=site.time_zone or "UTC",
         checkpoint=dict(push.checkpoint or {}), save_checkpoint=checkpoint_saver(push.id),
     )
 

@@ -16,7 +16,8 @@ from .ratelimit import RateLimit, SharedRateLimiter
 from .requirements import CoreRequirement, core_problems
 
 # How a provider's webhooks can be trusted (declared per provider).
-WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac")
+# "key_hash": a plain digest of a shared key joined to the body (tFLOW's proposed sha1(key + body)).
+WEBHOOK_AUTH = ("none", "resource_url", "static_token", "hmac", "key_hash")
 ENTITY_SCHEMAS = {
     "site": "site_settings",
     "product": "product_settings",

@@ -94,6 +94,7 @@ class OrderContext:
     tax_total: Decimal | None = None
     total: Decimal | None = None
     existing_external_id: str | None = None   # known from an earlier push of this order
+    site_time_zone: str = "UTC"               # IANA name of the site's zone (due dates)
     # Multi-call pushes: what earlier attempts already created (read it first) and how to
     # record a new remote id the moment it exists (committed at once, survives a crash).
     checkpoint: dict = field(default_factory=dict)

@@ -52,3 +52,10 @@ class SharedRateLimiter:
         """Every process waits ``seconds`` (the provider told us its window is spent)."""
         if seconds > 0:
             self.redis.set(self.pause_key, "1", px=max(1, int(seconds * 1000)))
+
+
+def with_margin(rule: RateLimit, fraction: float = 0.1) -> RateLimit:
+    """The same limit over a slightly longer window, for providers that announce nothing to
+    re-align on (no remaining/reset headers): the time between taking a slot and the request
+    arriving can otherwise slip one request into the provider's previous window."""
+    return RateLimit(limit=rule.limit, window_seconds=rule.window_seconds * (1 + fraction))

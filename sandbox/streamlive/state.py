@@ -1,0 +1,78 @@
+"""StreamLive simulator state: one isolated account per API key."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+
+import requests
+
+from ..common import SimRuntime, get_runtime
+
+KEY = "streamlive"
+DEMO_KEY = "demo-streamlive-key"
+FLOW = ("received", "queued", "ripping", "printing", "finishing", "shipped", "completed")
+SIDE = ("on_hold", "error", "cancelled")
+DEMO_CATEGORIES = [("WIDE", "Wide format"), ("RIGID", "Rigid boards"), ("TEXTILE", "Textiles")]
+DEMO_PRODUCTS = [("BANNER-13OZ", "PVC banner 13 oz", "WIDE"), ("MESH-BANNER", "Mesh banner", "WIDE"),
+                 ("FOAMEX-5", "Foamex 5 mm", "RIGID"), ("ACM-3", "Aluminium composite 3 mm", "RIGID"),
+                 ("FLAG-110", "Flag fabric 110 g", "TEXTILE"), ("TSHIRT-DTF", "T-shirt DTF transfer", "TEXTILE")]
+
+
+@dataclass
+class Account:
+    api_key: str
+    account_id: str = ""
+    rate_limit: int = 120
+    window_seconds: float = 60
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    orders: dict[str, dict] = field(default_factory=dict)
+    products: list[dict] = field(default_factory=list)
+    categories: list[dict] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=lambda: {"requests": 0, "rate_limited": 0, "conflicts": 0})
+
+
+class StreamLiveState:
+    def __init__(self, rt: SimRuntime, config: dict):
+        if config.get("STREAMLIVE_DIALECT", "proposed-v1") != "proposed-v1":
+            raise RuntimeError("STREAMLIVE_DIALECT: only the proposed-v1 contract is simulated")
+        self.rt, self.lock = rt, rt.lock
+        self.accounts: dict[str, Account] = {}
+        self.hook_timeout = float(config.get("STREAMLIVE_WEBHOOK_TIMEOUT", 5.0))
+        self.default_limit = int(config.get("STREAMLIVE_RATE_LIMIT", 120))
+        self.default_window = float(config.get("STREAMLIVE_RATE_WINDOW_SECONDS", 60))
+        for key, options in (config.get("STREAMLIVE_KEYS") or {}).items():
+            account = self.add(key, **(options or {}))
+            account.categories = [{"code": c, "name": n} for c, n in DEMO_CATEGORIES]
+            account.products = [{"code": c, "name": n, "category": cat, "active": True} for c, n, cat in DEMO_PRODUCTS]
+
+    def add(self, api_key: str, **options) -> Account:
+        options.setdefault("rate_limit", self.default_limit)
+        options.setdefault("window_seconds", self.default_window)
+        with self.lock:
+            account = self.accounts[api_key] = Account(api_key, **options)
+            return account
+
+    def deliver(self, account: Account, order: dict) -> None:
+        """Signed webhook (proposed): called outside the lock."""
+        if not account.webhook_url:
+            return
+        body = json.dumps({"event": "order.status_changed", "order_id": order["id"],
+                           "external_id": order["external_id"], "status": order["status"],
+                           "at": self.rt.clock.now().isoformat() + "Z"}).encode()
+        signature = hmac.new(account.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+        outcome = {"url": account.webhook_url, "order_id": order["id"], "body": body.decode()}
+        try:
+            response = requests.post(account.webhook_url, data=body, timeout=self.hook_timeout,
+                                     headers={"Content-Type": "application/json", "X-Signature": signature})
+            outcome["status"] = response.status_code
+        except requests.RequestException as exc:
+            outcome["error"] = type(exc).__name__
+        account.deliveries.append(outcome)
+
+
+def state() -> StreamLiveState:
+    return get_runtime(KEY).data
