@@ -72,6 +72,11 @@ class Config:
     PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "300"))
     PUSH_STALE_QUEUED_SECONDS = float(os.environ.get("PUSH_STALE_QUEUED_SECONDS", "120"))
     RUN_HEARTBEAT_STALE_SECONDS = float(os.environ.get("RUN_HEARTBEAT_STALE_SECONDS", "180"))
+    # A sync job handles at most this many pages (or batches) and then queues its next slice,
+    # so pushes and other jobs run in between even with one worker.
+    SYNC_SLICE_PAGES = int(os.environ.get("SYNC_SLICE_PAGES", "10"))
+    # How often a lost sync job is re-queued from its checkpoint before the run ends failed.
+    SYNC_MAX_RECOVERIES = int(os.environ.get("SYNC_MAX_RECOVERIES", "3"))
     WEBHOOK_STALE_SECONDS = float(os.environ.get("WEBHOOK_STALE_SECONDS", "300"))
     MAINTENANCE_INTERVAL_SECONDS = float(os.environ.get("MAINTENANCE_INTERVAL_SECONDS", "30"))
     # RQ worker housekeeping (scheduler take-over after a worker died, abandoned jobs).

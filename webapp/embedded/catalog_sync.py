@@ -6,8 +6,11 @@ gives none; the provider's data is kept on the binding for the product's Embedde
 tab. Categories: bound/existing → updated; new → created. A second run with nothing
 changed at the provider changes nothing (the binding's data hash is compared).
 
-Remote pages are streamed in batches with a constant number of queries per batch, and the
-session is emptied after each batch, so memory does not grow with the catalogue.
+Remote pages are streamed with a constant number of queries per page, and the session is
+emptied after each page, so memory does not grow with the catalogue. Each page commits its
+records, counters and the cursor after it together: a run resumes after the last page it
+committed (after a slice end or a rate-limit pause). Bindings are per (account, site): one
+account live on two sites links each remote record to one local copy per site.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import hashlib
 import json
 import queue
 import threading
+from itertools import islice
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -23,10 +27,7 @@ from sqlalchemy.orm import defer, lazyload
 from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
-from ..providers.errors import ProviderError
 from .accounts import record_exchanges
-
-BATCH = 500
 
 
 def data_hash(payload: dict) -> str:
@@ -47,8 +48,11 @@ class CategoryResolver:
     def __init__(self, ctx, account_id: int, site):
         self.ctx, self.account_id, self.site_id, self.site_name = ctx, account_id, site.id, site.name
         self.root_id = Category.root_for(site).id
+        # This site's bindings only, and only to this site's categories: never another site's.
         self.by_external = {b.external_id: b.local_id for b in
-                            Binding.query.filter_by(account_id=account_id, kind="category").all()}
+                            Binding.query.join(Category, Category.id == Binding.local_id)
+                            .filter(Binding.account_id == account_id, Binding.site_id == site.id,
+                                    Binding.kind == "category", Category.site_id == site.id).all()}
         self.by_name = {}
         for category in Category.query.filter_by(site_id=site.id).all():
             self.by_name.setdefault(category.name.strip().lower(), category.id)
@@ -73,7 +77,7 @@ class CategoryResolver:
         return category.id
 
     def _bind(self, remote: RemoteCategory, local_id: int) -> None:
-        db.session.add(Binding(account_id=self.account_id, kind="category", local_id=local_id,
+        db.session.add(Binding(account_id=self.account_id, site_id=self.site_id, kind="category", local_id=local_id,
                                external_id=remote.external_id, data=remote.data or {"name": remote.name},
                                data_hash=data_hash(_category_payload(remote))))
         self.by_external[remote.external_id] = local_id
@@ -86,17 +90,6 @@ def _category_payload(remote: RemoteCategory) -> dict:
 def _product_payload(remote: RemoteProduct) -> dict:
     return {"sku": remote.sku, "name": remote.name, "price": remote.price, "description": remote.description,
             "active": remote.active, "data": remote.data}
-
-
-def _batched(iterable, size: int):
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _prefetched(batches):
@@ -150,20 +143,32 @@ def _finish_batch(ctx, client, n: int) -> None:
     ctx.run = db.session.get(SyncRun, run_id)
 
 
-def sync_products(ctx, account, site) -> None:
-    client = account.client()
+def sync_catalog(ctx, account, site, client, budget, *, products: bool, categories: bool) -> bool:
+    """One slice of a products and/or categories stage, from the run's cursor. Returns True
+    when the stage is complete, False when the slice's page budget is spent (cursor saved).
+    A provider whose categories live on its products (``categories_from_products``) has its
+    categories read off the product pages: a products + categories stage reads them once."""
+    from_products = products or client.categories_from_products
+    source = client.product_pages if from_products else client.category_pages
     resolver = CategoryResolver(ctx, account.id, site)
-    # Plain values only: every batch empties the session, which detaches `account` and `site`.
-    account_id, site_id, site_name = account.id, site.id, site.name
-    try:
-        for batch in _prefetched(_batched(client.iter_products(), BATCH)):
-            _apply_products(ctx, account_id, site_id, resolver, batch)
-            _finish_batch(ctx, client, len(batch))
-    except ProviderError as exc:
-        db.session.rollback()
-        ctx.count("failed")
-        ctx.log(f"{site_name}: product synchronization stopped: {' '.join(exc.messages())}", "error")
-        record_exchanges(account_id, "run", ctx.run.id, client.exchanges)
+    # Plain values only: every page empties the session, which detaches `account` and `site`.
+    account_id, site_id = account.id, site.id
+    for page in _prefetched(islice(source(ctx.cursor), max(1, budget.left))):
+        if page.total is not None:
+            ctx.set_total(page.total)
+        elif page.next_cursor is None and not ctx.run.progress_total:
+            ctx.set_total(ctx.run.progress_done + len(page.records))
+        if categories:
+            remotes = [p.category for p in page.records if p.category] if from_products else page.records
+            _apply_categories(ctx, account_id, site_id, resolver, remotes)
+        if products:
+            _apply_products(ctx, account_id, site_id, resolver, page.records)
+        ctx.save_cursor(page.next_cursor)
+        budget.spend()
+        _finish_batch(ctx, client, len(page.records))
+        if page.next_cursor is None:
+            return True
+    return not budget.exhausted
 
 
 def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
@@ -175,7 +180,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
     known = {row.external_id: row for row in db.session.execute(
         select(Binding.external_id, Binding.data_hash, Product.id.label("product_id"))
         .outerjoin(Product, Product.id == Binding.local_id)
-        .where(Binding.account_id == account_id, Binding.kind == "product",
+        .where(Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "product",
                Binding.external_id.in_([r.external_id for r in batch])))}
     work = []
     for remote in batch:
@@ -190,7 +195,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
     seen: set[str] = set()
     changed_ids = [remote.external_id for remote, _ in work if remote.external_id in known]
     bindings = {b.external_id: b for b in Binding.query.options(defer(Binding.data)).filter(
-        Binding.account_id == account_id, Binding.kind == "product",
+        Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "product",
         Binding.external_id.in_(changed_ids)).all()} if changed_ids else {}
     bound_products = {p.id: p for p in Product.query.options(lazyload(Product.category)).filter(
         Product.id.in_([b.local_id for b in bindings.values()])).all()} if bindings else {}
@@ -218,7 +223,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
             if binding is None:
                 logs.append((f"Product {remote.sku} matched an existing product by SKU; linked and updated.",
                              product.id, None))
-                link_rows.append(_binding_row(account_id, remote, digest, product.id, now))
+                link_rows.append(_binding_row(account_id, site_id, remote, digest, product.id, now))
             else:
                 binding.local_id = product.id
                 binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
@@ -247,7 +252,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         new_ids = [ids_by_sku[row["sku"]] for row in new_rows]
         for (remote, digest, binding), product_id in zip(new_refs, new_ids):
             if binding is None:
-                link_rows.append(_binding_row(account_id, remote, digest, product_id, now))
+                link_rows.append(_binding_row(account_id, site_id, remote, digest, product_id, now))
             else:  # its product was deleted locally: bind the new one
                 binding.local_id = product_id
                 binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
@@ -257,8 +262,8 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
                   for message, product_id, index in logs])
 
 
-def _binding_row(account_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
-    return {"account_id": account_id, "kind": "product", "local_id": local_id, "external_id": remote.external_id,
+def _binding_row(account_id: int, site_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
+    return {"account_id": account_id, "site_id": site_id, "kind": "product", "local_id": local_id, "external_id": remote.external_id,
             "data": remote.data, "data_hash": digest, "synced_at": now}
 
 
@@ -280,22 +285,19 @@ def _parents_first(remotes: list[RemoteCategory]) -> list[RemoteCategory]:
     return ordered
 
 
-def sync_categories(ctx, account, site) -> None:
-    client = account.client()
-    resolver = CategoryResolver(ctx, account.id, site)
-    try:
-        remotes = _parents_first(list(client.iter_categories()))  # category lists are small
-    except ProviderError as exc:
-        db.session.rollback()
-        ctx.count("failed")
-        ctx.log(f"{site.name}: category synchronization stopped: {' '.join(exc.messages())}", "error")
-        record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
+def _apply_categories(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
+                      remotes: list[RemoteCategory]) -> None:
+    """A page's categories, each counted once per stage (product pages repeat them)."""
+    seen = set(ctx.checkpoint.get("seen_categories") or [])
+    fresh = list({r.external_id: r for r in reversed(remotes) if r.external_id not in seen}.values())[::-1]
+    if not fresh:
         return
-    ctx.stage(ctx.run.stage, total=len(remotes))
-    bindings = {b.external_id: b for b in Binding.query.filter_by(account_id=account.id, kind="category").all()}
-    for remote in remotes:
+    bindings = {b.external_id: b for b in Binding.query.filter(
+        Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "category",
+        Binding.external_id.in_([r.external_id for r in fresh])).all()}
+    for remote in _parents_first(fresh):
         _apply_category(ctx, resolver, bindings.get(remote.external_id), remote)
-    _finish_batch(ctx, client, len(remotes))
+    ctx.save(seen_categories=sorted(seen | {r.external_id for r in fresh}))
 
 
 def _apply_category(ctx, resolver: CategoryResolver, binding: Binding | None, remote: RemoteCategory) -> None:
@@ -309,7 +311,7 @@ def _apply_category(ctx, resolver: CategoryResolver, binding: Binding | None, re
         ctx.count("unchanged")
         return
     category = db.session.get(Category, binding.local_id)
-    if category is not None and not category.is_root:
+    if category is not None and category.site_id == resolver.site_id and not category.is_root:
         category.name = remote.name[:200]
     binding.data, binding.data_hash, binding.synced_at = remote.data, digest, utcnow()
     ctx.count("updated")

@@ -194,7 +194,9 @@ def run_report(run) -> dict:
     return {"id": run.id, "account_id": run.account_id, "site": run.site.slug if run.site else None,
             "scope": run.scope, "items": run.items, "state": run.state, "started_by": run.started_by,
             "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "skipped": run.skipped,
-            "failed": run.failed, "progress": {"done": run.progress_done, "total": run.progress_total},
+            "failed": run.failed, "progress": {"percent": run.percent, "stage": run.stage or None,
+                                                "done": run.progress_done, "total": run.progress_total or None},
+            "pauses": run.pauses, "resume_at": iso(run.resume_at), "waiting": run.waiting_message or None,
             "error": run.error, "queued_at": iso(run.queued_at), "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at)}
 
@@ -257,7 +259,11 @@ def run_command(run_id: int, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"run {run.id} [{run.scope}] {run.state}: {run.created} created, {run.updated} updated, "
-               f"{run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed")
+               f"{run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed; {run.percent}%")
+    if run.waiting_message:
+        click.echo(f"  {run.waiting_message}")
+    if run.error:
+        click.echo(f"  error: {run.error}")
     for line in RunLogLine.query.filter_by(run_id=run.id).order_by(RunLogLine.id).limit(200):
         click.echo(f"  {line.level:<7} {line.message}")
 

@@ -14,10 +14,10 @@ def push_order_job(push_id: int) -> str:
     return run_push(push_id)
 
 
-def sync_run_job(run_id: int) -> str:
+def sync_run_job(run_id: int, slice_no: int = 0) -> str:
     from .runs import execute_run
 
-    return execute_run(run_id)
+    return execute_run(run_id, slice_no)
 
 
 def process_webhook_job(event_id: int) -> str:

@@ -2,7 +2,9 @@
 30 days that qualifies and was not pushed yet; a not-ready order is logged with why."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_
 
 from ..extensions import db
 from ..models import PUSH_FAILED, PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
@@ -10,27 +12,47 @@ from . import push as push_uc
 from .eligibility import check
 
 LOOKBACK = timedelta(days=30)
-CHUNK = 100
+CHUNK = 100  # orders per page of this stage (one bulk push each)
 
 
-def push_recent_orders(ctx, account, site) -> None:
-    since = utcnow() - LOOKBACK
-    order_ids = [row.id for row in Order.query.filter(Order.site_id == site.id, Order.placed_at >= since)
-                 .order_by(Order.placed_at, Order.id).with_entities(Order.id).all()]
-    ctx.stage(ctx.run.stage, total=len(order_ids))
-    states = {p.order_id: p.state for p in OrderPush.query.filter(OrderPush.account_id == account.id,
-                                                                  OrderPush.order_id.in_(order_ids)).all()}
+def push_recent_orders(ctx, account, site, client, budget) -> bool:
+    """One slice: chunks of orders after the cursor (placed_at, id) of the last chunk done.
+    Returns True when every recent order was handled, False when the slice's budget is spent."""
+    cursor = ctx.cursor or {}
+    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= utcnow() - LOOKBACK)
+    if not cursor:
+        ctx.set_total(recent.count())
+    while not budget.exhausted:
+        query = recent
+        if cursor:
+            after = datetime.fromisoformat(cursor["placed_at"])
+            query = query.filter(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
+        chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
+        if not chunk:
+            return True
+        _push_chunk(ctx, account, chunk)
+        last = chunk[-1]
+        cursor = {"placed_at": last.placed_at.isoformat(), "id": last.id}
+        ctx.save_cursor(cursor)
+        ctx.progress(len(chunk))
+        budget.spend()
+        ctx.beat()
+        if len(chunk) < CHUNK:
+            return True
+    return False
+
+
+def _push_chunk(ctx, account, orders: list[Order]) -> None:
+    states = {p.order_id: p.state for p in OrderPush.query.filter(
+        OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders])).all()}
     to_push: list[int] = []
-    for order_id in order_ids:
-        if states.get(order_id) == PUSH_PUSHED:
+    for order in orders:
+        if states.get(order.id) == PUSH_PUSHED:
             ctx.count("unchanged")
-            ctx.progress()
             continue
-        order = db.session.get(Order, order_id)
         eligibility = check(order)
         if not eligibility.ok:
             ctx.count("skipped")
-            ctx.progress()
             ctx.log(f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", "warning", order_id=order.id)
             continue
         push = push_uc.ensure_push(order, account)
@@ -38,25 +60,21 @@ def push_recent_orders(ctx, account, site) -> None:
             to_push.append(push.id)
         else:
             ctx.count("skipped")
-            ctx.progress()
             ctx.log(f"Order {order.number} skipped: a push is already {push.state}.", order_id=order.id)
-    ctx.beat()
-    for start in range(0, len(to_push), CHUNK):
-        chunk = to_push[start:start + CHUNK]
-        outcomes = push_uc.push_many(chunk, account)
-        for push_id, outcome in outcomes.items():
-            push = db.session.get(OrderPush, push_id)
-            if outcome == "pushed":
-                ctx.count("created")
-                ctx.log(f"Order {push.order.number} pushed as {push.external_number}.", order_id=push.order_id)
-            elif outcome == "retrying":
-                ctx.count("failed")
-                ctx.log(f"Order {push.order.number}: {' '.join(push.errors)}", "warning", order_id=push.order_id)
-            elif outcome == "failed":
-                ctx.count("failed")
-                ctx.log(f"Order {push.order.number} failed: {' '.join(push.errors)}", "error", order_id=push.order_id)
-            else:
-                ctx.count("skipped")
-                ctx.log(f"Order {push.order.number} skipped ({outcome}).", order_id=push.order_id)
-        ctx.progress(len(chunk))
-        ctx.beat()
+    if not to_push:
+        return
+    ctx.beat()  # queued before the provider is called
+    for push_id, outcome in push_uc.push_many(to_push, account).items():
+        push = db.session.get(OrderPush, push_id)
+        if outcome == "pushed":
+            ctx.count("created")
+            ctx.log(f"Order {push.order.number} pushed as {push.external_number}.", order_id=push.order_id)
+        elif outcome == "retrying":
+            ctx.count("failed")
+            ctx.log(f"Order {push.order.number}: {' '.join(push.errors)}", "warning", order_id=push.order_id)
+        elif outcome == "failed":
+            ctx.count("failed")
+            ctx.log(f"Order {push.order.number} failed: {' '.join(push.errors)}", "error", order_id=push.order_id)
+        else:
+            ctx.count("skipped")
+            ctx.log(f"Order {push.order.number} skipped ({outcome}).", order_id=push.order_id)

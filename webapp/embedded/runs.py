@@ -1,32 +1,45 @@
-"""Synchronization runs: request, execute, log, recover.
+"""Synchronization runs: request, execute in slices, pause for rate limits, recover.
 
-The database is the truth for every run (state, counters, progress, log lines); the UI
-never depends on an RQ job still existing. One active run per (account, site) — or per
-account for a global run — is enforced by a unique ``active_key``; a global run also takes
-a per-site Redis lock so it never overlaps a site run on the same site.
+The database is the truth for every run (state, counters, progress, checkpoint, log lines);
+the UI never depends on an RQ job still existing. One active run per (account, site) — or
+per account for a global run — is enforced by a unique ``active_key``; a global run also
+takes a per-site Redis lock so it never overlaps a site run on the same site.
+
+A run is a plan of stages (site × item) worked through in slices: each job handles at most
+SYNC_SLICE_PAGES pages, commits its checkpoint (stage + cursor) and queues the next slice,
+so other jobs run in between. A rate limit (ours or the provider's) ends the slice too: the
+run waits (state ``waiting``, ``resume_at``) and its next slice is scheduled for the reset
+time through RQ's scheduler — no worker sleeps through the window. Each slice job carries
+the run's ``slice_no`` and claims it with a conditional UPDATE, so a duplicated or replayed
+job does nothing.
 """
 from __future__ import annotations
 
 import logging
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import (RUN_FAILED, RUN_FINISHED, RUN_QUEUED, RUN_RUNNING, SYNC_ITEMS, ProviderAccount, RunLogLine,
-                      Site, SiteActivation, SyncRun, utcnow)
+from ..models import (RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED, RUN_PARTIAL, RUN_QUEUED, RUN_RUNNING,
+                      RUN_WAITING, SYNC_ITEMS, ProviderAccount, RunLogLine, Site, SiteActivation, SyncRun, utcnow)
+from ..providers.errors import ProviderError, ProviderRateLimited
+from .accounts import record_exchanges
+from .run_context import RunContext
 
 log = logging.getLogger(__name__)
 
 RUN_JOB_TIMEOUT = 6 * 3600
 QUEUED_STALE = timedelta(minutes=10)     # a queued run never picked up: its job was lost
-MAX_LOG_LINES = 5000
 SITE_LOCK_TTL = 120
+LOCK_BUSY_RETRY_SECONDS = 30  # a resumed global run finds a site busy: it tries again this much later
+MAX_LOCK_WAITS = 20
 
 
 class RunRefused(Exception):
@@ -85,75 +98,21 @@ def request_run(account: ProviderAccount, items: list[str], started_by: str, sit
     return run
 
 
-def _enqueue(run_id: int) -> None:
+def _job_id(run_id: int, slice_no: int) -> str:
+    return f"run-{run_id}-s{slice_no}"
+
+
+def _enqueue(run_id: int, slice_no: int = 0, delay: float = 0) -> None:
+    """Queue the slice ``slice_no`` of a run, now or after ``delay`` seconds (RQ scheduler)."""
     from ..queue import get_queue
 
-    get_queue().enqueue("webapp.embedded.jobs.sync_run_job", run_id, job_id=f"run-{run_id}-{uuid.uuid4().hex[:8]}",
-                        job_timeout=RUN_JOB_TIMEOUT, result_ttl=3600, failure_ttl=7 * 86400,
-                        description=f"sync run #{run_id}")
-
-
-class RunContext:
-    """What a sync step uses to log, count and report progress on its run."""
-
-    def __init__(self, run: SyncRun):
-        self.run = run
-        self.site_id: int | None = run.site_id
-        self.lock: "SiteLock | None" = None
-        self._lines = RunLogLine.query.filter_by(run_id=run.id).count()
-
-    def log(self, message: str, level: str = "info", **refs) -> None:
-        if self._lines >= MAX_LOG_LINES:
-            return
-        self._lines += 1
-        db.session.add(RunLogLine(run_id=self.run.id, site_id=refs.pop("site_id", self.site_id), level=level,
-                                  message=message[:1000], **refs))
-        if self._lines == MAX_LOG_LINES:
-            db.session.add(RunLogLine(run_id=self.run.id, site_id=None, level="warning",
-                                      message=f"Log truncated after {MAX_LOG_LINES} lines; counters stay exact."))
-
-    def log_many(self, entries: list[tuple[str, dict]], level: str = "info") -> None:
-        """Many lines in one INSERT (a batch of a sync); same cap and truncation line as log()."""
-        room = MAX_LOG_LINES - self._lines
-        if room <= 0 or not entries:
-            return
-        db.session.flush()  # lines added one by one before these keep their place
-        now = utcnow()
-        rows = [{"run_id": self.run.id, "site_id": refs.get("site_id", self.site_id), "level": level,
-                 "message": message[:1000], "order_id": refs.get("order_id"), "product_id": refs.get("product_id"),
-                 "category_id": refs.get("category_id"), "created_at": now} for message, refs in entries[:room]]
-        db.session.execute(RunLogLine.__table__.insert(), rows)  # Core executemany: no ORM objects
-        self._lines += len(rows)
-        if self._lines == MAX_LOG_LINES:
-            db.session.add(RunLogLine(run_id=self.run.id, site_id=None, level="warning",
-                                      message=f"Log truncated after {MAX_LOG_LINES} lines; counters stay exact."))
-
-    def count(self, outcome: str, n: int = 1) -> None:
-        setattr(self.run, outcome, getattr(self.run, outcome) + n)
-
-    def stage(self, text: str, total: int | None = None) -> None:
-        self.run.stage = text[:100]
-        if total is not None:
-            self.run.progress_total += total
-        self.beat()
-
-    def progress(self, n: int = 1) -> None:
-        self.run.progress_done += n
-
-    def beat(self) -> None:
-        """Commit what is done so far and prove the worker (and its site lock) is alive."""
-        self.run.heartbeat_at = utcnow()
-        db.session.commit()
-        if self.lock is not None:
-            self.lock.refresh()
-
-
-def _claim(run_id: int) -> bool:
-    now = utcnow()
-    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.state == RUN_QUEUED)
-                                .values(state=RUN_RUNNING, started_at=now, heartbeat_at=now))
-    db.session.commit()
-    return result.rowcount == 1
+    options = dict(job_id=_job_id(run_id, slice_no), job_timeout=RUN_JOB_TIMEOUT, result_ttl=3600,
+                   failure_ttl=7 * 86400, description=f"sync run #{run_id} slice {slice_no}")
+    if delay > 0:
+        get_queue().enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.sync_run_job", run_id, slice_no,
+                               **options)
+    else:
+        get_queue().enqueue("webapp.embedded.jobs.sync_run_job", run_id, slice_no, **options)
 
 
 class SiteLock:
@@ -190,81 +149,257 @@ def site_lock(account_id: int, site_id: int):
         lock.release()
 
 
-def execute_run(run_id: int) -> str:
-    if not _claim(run_id):
+# ---- execution: slices, pauses, end states --------------------------------------------
+
+class Budget:
+    """Pages (or batches) one slice job may still handle before it queues the next slice."""
+
+    def __init__(self, pages: int):
+        self.left = max(1, pages)
+
+    def spend(self, pages: int = 1) -> None:
+        self.left -= pages
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left <= 0
+
+
+@dataclass
+class Pause:
+    seconds: float
+    reason: str
+
+
+def _claim(run_id: int, slice_no: int) -> bool:
+    """Only the job of the run's current slice runs it, once (a replayed job does nothing)."""
+    now = utcnow()
+    result = db.session.execute(
+        update(SyncRun).where(SyncRun.id == run_id, SyncRun.slice_no == slice_no,
+                              SyncRun.state.in_(RUN_ACTIVE_STATES))
+        .values(state=RUN_RUNNING, slice_no=slice_no + 1, resume_at=None, heartbeat_at=now,
+                started_at=func.coalesce(SyncRun.started_at, now)))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def execute_run(run_id: int, slice_no: int = 0) -> str:
+    """One slice of a run: stages from the checkpoint until the plan is done (the run ends),
+    the page budget is spent (the next slice is queued now) or a rate limit is met (the next
+    slice is scheduled for the reset time)."""
+    if not _claim(run_id, slice_no):
         return "skipped"
     ctx = RunContext(db.session.get(SyncRun, run_id))
-    account_id, scope, items = ctx.run.account_id, ctx.run.scope, list(ctx.run.items)
     try:
-        # Steps clear the session between batches, so only ids are kept here and ctx.run is
-        # always the live row.
-        if scope == "site":
-            site_ids = [ctx.run.site_id]
-        else:
-            site_ids = [a.site_id for a in SiteActivation.query.filter_by(account_id=account_id, enabled=True,
-                                                                          is_live=True)
-                        .order_by(SiteActivation.site_id).all()]
-            ctx.log(f"Global synchronization of {', '.join(ITEM_LABELS[i].lower() for i in items)} "
-                    f"on {len(site_ids)} site(s).", site_id=None)
-        for site_id in site_ids:
-            ctx.site_id = site_id
-            site = db.session.get(Site, site_id)
-            with site_lock(account_id, site_id) as lock:
-                if lock is None:
-                    ctx.log(f"{site.name}: skipped, another synchronization is running on this site.", "warning")
-                    ctx.count("skipped")
-                    continue
-                ctx.lock = lock
-                _sync_site(ctx, account_id, site_id, items)
-                ctx.lock = None
-        run = ctx.run
-        ctx.site_id = run.site_id
-        run.state = RUN_FINISHED
-        ctx.log(f"Finished: {run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
-                f"{run.skipped} skipped, {run.failed} failed.")
+        if "plan" not in ctx.checkpoint:
+            _plan(ctx)
+        budget = Budget(current_app.config["SYNC_SLICE_PAGES"])
+        plan = ctx.checkpoint["plan"]
+        while ctx.checkpoint.get("stage", 0) < len(plan):
+            outcome = _run_stage(ctx, plan[ctx.checkpoint.get("stage", 0)], budget)
+            if isinstance(outcome, Pause):
+                return _pause(ctx, outcome)
+            if outcome == "more":
+                return _next_slice(ctx)
+            ctx.next_stage()
+            ctx.beat()
+        _end(ctx)
     except Exception as exc:
         db.session.rollback()
         log.exception("sync run %s failed", run_id)
         ctx.run = db.session.get(SyncRun, run_id)
-        ctx.run.state, ctx.run.error = RUN_FAILED, f"{type(exc).__name__}: {exc}"[:1000]
         ctx.site_id = ctx.run.site_id
-        ctx.log(f"The run stopped: {ctx.run.error}", "error")
+        ctx.fail(f"The run stopped: {type(exc).__name__}: {exc}")
+        ctx.log(ctx.run.error, "error")
+        _end(ctx)
+    return ctx.run.state
+
+
+def _plan(ctx: RunContext) -> None:
+    """The stages of the whole run, fixed at its start: weighted progress and a checkpoint
+    that says which stage comes next."""
     run = ctx.run
-    run.finished_at, run.active_key, run.stage = utcnow(), None, ""
-    db.session.commit()
+    account = db.session.get(ProviderAccount, run.account_id)
+    if run.scope == "site":
+        site_ids = [run.site_id]
+    else:
+        site_ids = [a.site_id for a in SiteActivation.query.filter_by(account_id=run.account_id, enabled=True,
+                                                                      is_live=True)
+                    .order_by(SiteActivation.site_id).all()]
+        ctx.log(f"Global synchronization of {', '.join(ITEM_LABELS[i].lower() for i in run.items)} "
+                f"on {len(site_ids)} site(s).", site_id=None)
+    items = list(run.items)
+    merged = "products" in items and "categories" in items and account.provider.categories_from_products
+    plan = []
+    for site_id in site_ids:
+        for item in ("categories", "products", "orders", "status"):
+            if item in items and not (merged and item == "categories"):
+                plan.append({"site": site_id, "item": item, "with_categories": merged and item == "products"})
+    ctx.save(plan=plan, stage=0, cursor=None)
+    ctx.beat()
+
+
+def _run_stage(ctx: RunContext, step: dict, budget: Budget):
+    """Work on one stage until it is done ("done"), the budget is spent ("more") or a rate
+    limit pauses the run (a Pause). A provider error that is not a rate limit stops the stage:
+    its records not processed count as failed and the error goes on the run."""
+    from . import catalog_sync, order_sync, status_sync
+
+    run_id, account_id, site_id, item = ctx.run.id, ctx.run.account_id, step["site"], step["item"]
+    ctx.site_id = site_id
+    account, site = db.session.get(ProviderAccount, account_id), db.session.get(Site, site_id)
+    label = ITEM_LABELS[item].lower() + (" and categories" if step.get("with_categories") else "")
+    lock = SiteLock(account_id, site_id)
+    if not lock.acquire():
+        ctx.log(f"{site.name}: {label} skipped, another synchronization is running on this site.", "warning")
+        ctx.count("skipped")
+        ctx.save(incomplete=True)
+        return "done"
+    ctx.lock = lock
+    client = account.client()
+    try:
+        ctx.stage(f"{site.name}: {label}")
+        if item in ("products", "categories"):
+            done = catalog_sync.sync_catalog(ctx, account, site, client, budget, products=item == "products",
+                                             categories=item == "categories" or step.get("with_categories"))
+        elif item == "orders":
+            done = order_sync.push_recent_orders(ctx, account, site, client, budget)
+        else:
+            done = status_sync.refresh_statuses(ctx, account, site, client, budget)
+        return "done" if done else "more"
+    except ProviderRateLimited as exc:
+        _after_error(ctx, run_id, account_id, client)
+        return Pause(exc.retry_after or 60, exc.message)
+    except ProviderError as exc:
+        _after_error(ctx, run_id, account_id, client)
+        run = ctx.run
+        remaining = max(0, run.progress_total - run.progress_done)
+        if remaining:
+            ctx.count("failed", remaining)
+        message = f"{site.name}: {label} stopped: {' '.join(exc.messages())}"
+        ctx.fail(message + (f" ({remaining} record(s) not processed)" if remaining else ""))
+        ctx.log(message, "error")
+        ctx.beat()
+        return "done"
+    finally:
+        ctx.lock = None
+        lock.release()
+
+
+def _after_error(ctx: RunContext, run_id: int, account_id: int, client) -> None:
+    """The page in hand is not applied; what came before it is committed already."""
+    db.session.rollback()
+    ctx.run = db.session.get(SyncRun, run_id)
+    record_exchanges(account_id, "run", run_id, client.exchanges)
+    del client.exchanges[:]
+
+
+def _pause(ctx: RunContext, pause: Pause) -> str:
+    run = ctx.run
+    seconds = max(1.0, min(float(pause.seconds), 6 * 3600.0))
+    run.state, run.pauses = RUN_WAITING, run.pauses + 1
+    run.resume_at = utcnow() + timedelta(seconds=seconds)
+    ctx.log(f"Rate limit reached ({pause.reason}); waiting, resumes at {run.resume_at:%H:%M:%S} UTC "
+            f"where it stopped.", "warning")
+    ctx.beat()
+    _enqueue_slice(run.id, run.slice_no, delay=seconds)
     return run.state
 
 
-def _sync_site(ctx: RunContext, account_id: int, site_id: int, items: list[str]) -> None:
-    from . import catalog_sync, order_sync, status_sync
+def _next_slice(ctx: RunContext) -> str:
+    ctx.beat()
+    _enqueue_slice(ctx.run.id, ctx.run.slice_no)
+    return ctx.run.state
 
-    steps = {"categories": catalog_sync.sync_categories, "products": catalog_sync.sync_products,
-             "orders": order_sync.push_recent_orders, "status": status_sync.refresh_statuses}
-    for item in ("categories", "products", "orders", "status"):
-        if item in items:
-            # Reloaded per step: a previous step may have cleared the session.
-            account, site = db.session.get(ProviderAccount, account_id), db.session.get(Site, site_id)
-            ctx.stage(f"{site.name}: {ITEM_LABELS[item].lower()}")
-            steps[item](ctx, account, site)
-            ctx.beat()
+
+def _enqueue_slice(run_id: int, slice_no: int, delay: float = 0) -> None:
+    try:
+        _enqueue(run_id, slice_no, delay)
+    except RedisError:  # the checkpoint is committed: maintenance re-queues the run
+        log.exception("sync run %s: next slice could not be queued", run_id)
+
+
+def _end(ctx: RunContext) -> None:
+    """finished only when every record was processed; otherwise partial (something was
+    processed) or failed (nothing was)."""
+    run = ctx.run
+    ctx.site_id = run.site_id
+    processed = run.created + run.updated + run.unchanged + run.skipped
+    if run.failed == 0 and not ctx.checkpoint.get("incomplete"):
+        run.state = RUN_FINISHED
+        run.progress_percent = 100
+    else:
+        run.state = RUN_PARTIAL if processed else RUN_FAILED
+        if not run.error:
+            run.error = f"{run.failed} record(s) could not be processed; see the log."
+    ctx.log(f"{'Finished' if run.state == RUN_FINISHED else run.state.capitalize()}: {run.created} created, "
+            f"{run.updated} updated, {run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed"
+            f"{f', {run.pauses} rate-limit pause(s)' if run.pauses else ''}.",
+            "info" if run.state == RUN_FINISHED else "error")
+    ctx.log_truncation()
+    run.finished_at, run.active_key, run.stage, run.resume_at = utcnow(), None, "", None
+    db.session.commit()
+
+
+# ---- recovery ---------------------------------------------------------------------------
+
+def _job_waiting(run: SyncRun) -> bool:
+    """The run's next slice job is still queued or scheduled (a long queue, not a lost job)."""
+    from rq.job import Job, JobStatus
+    from rq.exceptions import NoSuchJobError
+
+    from ..queue import get_redis
+
+    try:
+        status = Job.fetch(_job_id(run.id, run.slice_no), connection=get_redis()).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def recover_stale_runs() -> int:
-    """A run whose worker died ends as failed (bounded time), never 'running' forever."""
+    """A run whose job was lost (its worker died, Redis lost it) is queued again from its
+    checkpoint, up to SYNC_MAX_RECOVERIES times, then ends failed — never 'running' forever.
+    A waiting run is alive until its resume time has passed by the heartbeat allowance."""
     now = utcnow()
-    # A running run silent this long lost its worker (RUN_HEARTBEAT_STALE_SECONDS, 3 min).
     heartbeat_stale = timedelta(seconds=current_app.config["RUN_HEARTBEAT_STALE_SECONDS"])
     stale = SyncRun.query.filter(
         ((SyncRun.state == RUN_RUNNING) & (SyncRun.heartbeat_at < now - heartbeat_stale))
         | ((SyncRun.state == RUN_QUEUED) & (SyncRun.queued_at < now - QUEUED_STALE))
+        | ((SyncRun.state == RUN_WAITING) & (SyncRun.resume_at < now - heartbeat_stale))
     ).all()
+    recovered = 0
     for run in stale:
+        if _job_waiting(run):
+            continue
+        recovered += 1
+        recoveries = (run.checkpoint or {}).get("recoveries", 0)
+        if recoveries < current_app.config["SYNC_MAX_RECOVERIES"]:
+            _requeue(run, recoveries + 1)
+            continue
         was = run.state
-        run.state, run.finished_at, run.active_key = RUN_FAILED, now, None
-        run.error = ("The worker running this synchronization stopped (no heartbeat). Start it again."
-                     if was == RUN_RUNNING else "This synchronization was never picked up by a worker. Start it again.")
+        run.state = RUN_PARTIAL if run.created + run.updated + run.unchanged + run.skipped else RUN_FAILED
+        run.finished_at, run.active_key, run.resume_at = now, None, None
+        run.error = ("The worker running this synchronization stopped (no heartbeat) too often. Start it again."
+                     if was != RUN_QUEUED else "This synchronization was never picked up by a worker. Start it again.")
         db.session.add(RunLogLine(run_id=run.id, site_id=run.site_id, level="error", message=run.error))
-    if stale:
         db.session.commit()
-        log.warning("marked %s stale runs failed", len(stale))
-    return len(stale)
+    if recovered:
+        log.warning("recovered %s stale runs", recovered)
+    return recovered
+
+
+def _requeue(run: SyncRun, recoveries: int) -> None:
+    """Next slice number (a zombie job of the old one can no longer claim), from the checkpoint."""
+    slice_no = run.slice_no + 1
+    result = db.session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.slice_no == run.slice_no,
+                                                      SyncRun.state == run.state)
+                                .values(slice_no=slice_no, state=RUN_QUEUED, queued_at=utcnow(), resume_at=None,
+                                        checkpoint={**(run.checkpoint or {}), "recoveries": recoveries}))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return
+    db.session.add(RunLogLine(run_id=run.id, site_id=run.site_id, level="warning", message=(
+        "The job of this synchronization was lost (its worker stopped); it continues from its checkpoint.")))
+    db.session.commit()
+    _enqueue_slice(run.id, slice_no)

@@ -145,22 +145,24 @@ def apply_updates(account, updates, push_ids=None, on_result=None) -> tuple[int,
     return len(changed_orders), len(seen_orders - changed_orders)
 
 
-def refresh_statuses(ctx, account, site) -> None:
+def refresh_statuses(ctx, account, site, client, budget) -> bool:
     """The Synchronize "update order status" step for one site (manual, or the automatic
     refresh: then only open orders pushed within the account's age limit). When the
     provider fails on the batch, each order is asked on its own, so one failing order never
-    stops the rest; an auth error or a rate limit stops the site (every order would fail)."""
+    stops the rest; an auth error stops the site (every order would fail: the run's stage
+    handler counts them failed). A rate limit pauses the run; the stage's checkpoint is the
+    stage itself: updates are committed chunk by chunk and applying one twice changes
+    nothing, so it is read again on resume, and counters are added only at its end."""
     from .status_polling import is_automatic, oldest_push
 
     if is_automatic(ctx.run):
         refs = push_refs(account.id, site.id, open_only=True, pushed_after=oldest_push(account))
     else:
         refs = push_refs(account.id, site.id)
-    ctx.stage(ctx.run.stage, total=len(refs))
+    ctx.set_total(len(refs))
     if not refs:
         ctx.log(f"{site.name}: no pushed order to refresh.")
-        return
-    client = account.client()
+        return True
 
     def logged(push, update):
         ctx.log(f"Order {push.order.number}: {update.external_status}"
@@ -171,13 +173,14 @@ def refresh_statuses(ctx, account, site) -> None:
     try:
         changed, unchanged = apply_updates(account, client.fetch_status_updates(refs),
                                            push_ids=[r.push_id for r in refs], on_result=logged)
+    except (ProviderAuthError, ProviderRateLimited):
+        raise  # the run's stage handler: stop the site (auth) or wait for the reset (rate limit)
     except Exception as exc:  # noqa: BLE001 — a provider bug on one order must not end the site
         db.session.rollback()
-        if isinstance(exc, (ProviderAuthError, ProviderRateLimited)) or len(refs) == 1:
-            ctx.count("failed")
-            ctx.log(f"{site.name}: status synchronization stopped: {_words(exc)}", "error")
-            record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
-            return
+        if len(refs) == 1 and isinstance(exc, ProviderError):
+            raise
+        if len(refs) == 1:
+            raise ProviderError(_words(exc)) from exc
         ctx.log(f"{site.name}: {_words(exc)} — asking for each order on its own.", "warning")
         changed, unchanged, failed = _one_by_one(ctx, account, client, refs, logged)
     ctx.count("updated", changed)
@@ -187,8 +190,12 @@ def refresh_statuses(ctx, account, site) -> None:
         ctx.count("skipped", missing)
         ctx.log(f"{site.name}: {missing} pushed order(s) had no news from {account.provider.name}.")
     ctx.progress(len(refs))
+    requests = len(client.exchanges)
     record_exchanges(account.id, "run", ctx.run.id, client.exchanges)
-    ctx.log(f"{site.name}: {len(client.exchanges)} request(s) refreshed {len(refs)} order(s).")
+    del client.exchanges[:]
+    ctx.log(f"{site.name}: {requests} request(s) refreshed {len(refs)} order(s).")
+    budget.spend()
+    return True
 
 
 def _words(exc: Exception) -> str:
@@ -203,12 +210,14 @@ def _one_by_one(ctx, account, client, refs, logged) -> tuple[int, int, int]:
                                  on_result=logged)
         except Exception as exc:  # noqa: BLE001 — logged on the order, the others go on
             db.session.rollback()
+            if isinstance(exc, ProviderRateLimited):
+                raise  # the run waits for the reset; this stage is read again then
             if not isinstance(exc, ProviderError):
                 log.exception("status refresh failed account=%s push=%s", account.id, ref.push_id)
             failed += 1
             ctx.log(f"Order {ref.reference}: status not refreshed: {_words(exc)}", "error")
-            if isinstance(exc, (ProviderAuthError, ProviderRateLimited)):
-                ctx.log("Stopped: the provider refuses every further request for now.", "error")
+            if isinstance(exc, ProviderAuthError):
+                ctx.log("Stopped: the provider refuses every further request.", "error")
                 failed += len(refs) - refs.index(ref) - 1
                 break
             continue

@@ -92,15 +92,18 @@ class EntitySetting(db.Model):
 
 
 class Binding(db.Model):
-    """Local record <-> external id, per account, unique both ways (the OCA binder)."""
+    """Local record <-> external id, per (account, site), unique both ways (the OCA binder).
+    One account live on two sites links one external product to one local copy per site."""
 
     __tablename__ = "bindings"
     __table_args__ = (
-        db.UniqueConstraint("account_id", "kind", "external_id"),
+        db.UniqueConstraint("account_id", "site_id", "kind", "external_id"),
         db.UniqueConstraint("account_id", "kind", "local_id"),
     )
     id = db.Column(db.Integer, primary_key=True)
     account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False)
+    # The local record's site. NULL only for a binding kept from before 0007 whose record was deleted.
+    site_id = db.Column(db.ForeignKey("sites.id", ondelete="CASCADE"), nullable=True)
     kind = db.Column(db.String(20), nullable=False)  # product | category
     local_id = db.Column(db.Integer, nullable=False)
     external_id = db.Column(db.String(100), nullable=False)
@@ -195,7 +198,11 @@ class ItemPush(db.Model):
 
 # ---- synchronization runs -------------------------------------------------------------
 RUN_QUEUED, RUN_RUNNING, RUN_FINISHED, RUN_FAILED = "queued", "running", "finished", "failed"
-RUN_STATES = (RUN_QUEUED, RUN_RUNNING, RUN_FINISHED, RUN_FAILED)
+# waiting: paused for a rate limit, its next slice scheduled at resume_at.
+# partial: ended with some records processed and some not (failed records or a stage that stopped).
+RUN_WAITING, RUN_PARTIAL = "waiting", "partial"
+RUN_STATES = (RUN_QUEUED, RUN_RUNNING, RUN_WAITING, RUN_FINISHED, RUN_PARTIAL, RUN_FAILED)
+RUN_ACTIVE_STATES = (RUN_QUEUED, RUN_RUNNING, RUN_WAITING)
 SYNC_ITEMS = ("orders", "status", "products", "categories")
 
 
@@ -219,9 +226,16 @@ class SyncRun(db.Model):
     unchanged = db.Column(db.Integer, nullable=False, default=0)
     skipped = db.Column(db.Integer, nullable=False, default=0)
     failed = db.Column(db.Integer, nullable=False, default=0)
+    # The current stage's records: done <= total; total 0 = not known (indeterminate).
     progress_done = db.Column(db.Integer, nullable=False, default=0)
     progress_total = db.Column(db.Integer, nullable=False, default=0)
+    progress_percent = db.Column(db.Integer, nullable=False, default=0)  # whole run, weighted stages, monotonic
     stage = db.Column(db.String(100), nullable=False, default="")
+    # Where the run resumes: its plan of (site, item) stages, the current one and its cursor.
+    checkpoint = db.Column(db.JSON, nullable=False, default=dict)
+    slice_no = db.Column(db.Integer, nullable=False, default=0)  # the slice job allowed to run next
+    pauses = db.Column(db.Integer, nullable=False, default=0)    # rate-limit pauses so far
+    resume_at = db.Column(UTCDateTime, nullable=True)            # set while waiting
     error = db.Column(db.String(1000), nullable=True)
     queued_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     started_at = db.Column(UTCDateTime, nullable=True)
@@ -233,15 +247,20 @@ class SyncRun(db.Model):
 
     @property
     def active(self) -> bool:
-        return self.state in (RUN_QUEUED, RUN_RUNNING)
+        return self.state in RUN_ACTIVE_STATES
 
     @property
     def percent(self) -> int:
         if self.state == RUN_FINISHED:
             return 100
-        if not self.progress_total:
-            return 0
-        return min(99, int(100 * self.progress_done / self.progress_total))
+        return max(0, min(100 if not self.active else 99, self.progress_percent or 0))
+
+    @property
+    def waiting_message(self) -> str:
+        """What a paused run tells the admin (UTC, as every time in the admin)."""
+        if self.state != RUN_WAITING or self.resume_at is None:
+            return ""
+        return f"waiting for the rate limit, resumes at {self.resume_at.strftime('%H:%M:%S')} UTC"
 
 
 class RunLogLine(db.Model):

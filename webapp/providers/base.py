@@ -112,6 +112,16 @@ class RemoteCategory:
 
 
 @dataclass
+class CatalogPage:
+    """One page of a remote list, and where reading resumes after it (None: it was the last).
+    A cursor is plain JSON: a sync stores it in its run and resumes there after a pause."""
+
+    records: list
+    next_cursor: dict | None
+    total: int | None = None  # records in the whole list, when the provider says
+
+
+@dataclass
 class DemoAccount:
     """What `make run` wires for a provider against its sandbox simulator (demo only).
     Entity settings are keyed by natural keys of the demo seed: site slug, product SKU (on
@@ -380,3 +390,27 @@ class Provider:
 
     def iter_categories(self) -> Iterator[RemoteCategory]:
         raise NotImplementedError
+
+    # A provider without a category list (its categories are read off its products) says so:
+    # a products + categories run then reads the product list once.
+    categories_from_products: ClassVar[bool] = False
+    PAGE_RECORDS: ClassVar[int] = 500
+
+    def product_pages(self, cursor: dict | None = None) -> Iterator[CatalogPage]:
+        """Products page by page from ``cursor``. This default counts records already read
+        (they are read again and skipped on resume); a provider with real paging overrides it."""
+        skip = int((cursor or {}).get("offset", 0))
+        page, read = [], 0
+        for product in self.iter_products():
+            read += 1
+            if read <= skip:
+                continue
+            page.append(product)
+            if len(page) >= self.PAGE_RECORDS:
+                yield CatalogPage(page, {"offset": read})
+                page = []
+        yield CatalogPage(page, None)
+
+    def category_pages(self, cursor: dict | None = None) -> Iterator[CatalogPage]:
+        """Category lists are small: one page (so parents can be handled before children)."""
+        yield CatalogPage(list(self.iter_categories()), None)

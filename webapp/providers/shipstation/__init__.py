@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ..base import Capabilities, DemoAccount, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
+from ..base import CatalogPage, Capabilities, DemoAccount, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
@@ -272,20 +272,26 @@ class ShipStation(Provider):
             )
 
     # ---- catalogue ----------------------------------------------------------------
+    def _page(self, path: str, collection: str, params: dict | None, page: int) -> tuple[list[dict], int, int | None]:
+        """One page: its records, the page count announced and the total (when given)."""
+        body = self.http.request("GET", path, params={**(params or {}), "page": page, "pageSize": PAGE_SIZE})
+        if not isinstance(body, dict) or not isinstance(body.get(collection), list):
+            raise ProviderResponseError(f"ShipStation {path} answered without a {collection!r} list.")
+        total = body.get("total")
+        self.last_total = total
+        records = [record for record in body[collection] if isinstance(record, dict)]
+        pages = _count(body.get("pages"))
+        if page < pages and page >= MAX_PAGES:
+            raise ProviderResponseError(f"ShipStation {path} announced {pages} pages; stopped after {page}.")
+        return records, (pages if body[collection] else page), _count(total, 0) if total is not None else None
+
     def _pages(self, path: str, collection: str, params: dict | None = None) -> Iterator[dict]:
         page = 1
         while True:
-            body = self.http.request("GET", path, params={**(params or {}), "page": page, "pageSize": PAGE_SIZE})
-            if not isinstance(body, dict) or not isinstance(body.get(collection), list):
-                raise ProviderResponseError(f"ShipStation {path} answered without a {collection!r} list.")
-            self.last_total = body.get("total")
-            records = body[collection]
-            yield from (record for record in records if isinstance(record, dict))
-            pages = _count(body.get("pages"))
-            if page >= pages or not records:
+            records, pages, _ = self._page(path, collection, params, page)
+            yield from records
+            if page >= pages:
                 return
-            if page >= MAX_PAGES:
-                raise ProviderResponseError(f"ShipStation {path} announced {pages} pages; stopped after {page}.")
             page += 1
 
     def list_products(self, limit: int = 200) -> list[dict]:
@@ -307,26 +313,43 @@ class ShipStation(Provider):
         return RemoteCategory(external_id=str(category["categoryId"]), name=str(category.get("name") or "Unnamed"),
                               data={"categoryId": category["categoryId"]})
 
+    def _remote_product(self, p: dict) -> RemoteProduct | None:
+        if p.get("productId") is None or not p.get("sku"):
+            return None
+        return RemoteProduct(
+            external_id=str(p["productId"]), sku=str(p["sku"])[:100], name=str(p.get("name") or p["sku"])[:300],
+            price=None if p.get("price") is None else str(p["price"]), active=bool(p.get("active", True)),
+            description=str(p.get("internalNotes") or ""), category=self._category(p),
+            data={k: p.get(k) for k in ("productId", "sku", "name", "price", "active", "modifyDate",
+                                        "fulfillmentSku", "warehouseLocation")},
+        )
+
+    PRODUCT_QUERY = {"showInactive": "true", "sortBy": "CreateDate"}  # a stable order across pages
+
     def iter_products(self) -> Iterator[RemoteProduct]:
-        for p in self._pages("/products", "products", {"showInactive": "true", "sortBy": "CreateDate"}):
-            if p.get("productId") is None or not p.get("sku"):
-                continue
-            yield RemoteProduct(
-                external_id=str(p["productId"]), sku=str(p["sku"])[:100], name=str(p.get("name") or p["sku"])[:300],
-                price=None if p.get("price") is None else str(p["price"]), active=bool(p.get("active", True)),
-                description=str(p.get("internalNotes") or ""), category=self._category(p),
-                data={k: p.get(k) for k in ("productId", "sku", "name", "price", "active", "modifyDate",
-                                            "fulfillmentSku", "warehouseLocation")},
-            )
+        for page in self.product_pages():
+            yield from page.records
+
+    def product_pages(self, cursor: dict | None = None) -> Iterator[CatalogPage]:
+        """The real pages; the cursor is the next page number."""
+        page = int((cursor or {}).get("page", 1))
+        while True:
+            records, pages, total = self._page("/products", "products", self.PRODUCT_QUERY, page)
+            remote = [r for r in map(self._remote_product, records) if r is not None]
+            yield CatalogPage(remote, {"page": page + 1} if page < pages else None, total)
+            if page >= pages:
+                return
+            page += 1
+
+    # V1 has no category list: categories are de-duplicated from products' productCategory.
+    categories_from_products = True
 
     def iter_categories(self) -> Iterator[RemoteCategory]:
-        """V1 has no category list: categories are de-duplicated from products' productCategory."""
         seen = set()
-        for p in self._pages("/products", "products", {"showInactive": "true"}):
-            category = self._category(p)
-            if category and category.external_id not in seen:
-                seen.add(category.external_id)
-                yield category
+        for product in self.iter_products():
+            if product.category and product.category.external_id not in seen:
+                seen.add(product.category.external_id)
+                yield product.category
 
     # ---- webhooks -----------------------------------------------------------------
     WEBHOOK_EVENTS = ("SHIP_NOTIFY", "ITEM_SHIP_NOTIFY")
