@@ -75,6 +75,10 @@ class Config:
     # A sync job handles at most this many pages (or batches) and then queues its next slice,
     # so pushes and other jobs run in between even with one worker.
     SYNC_SLICE_PAGES = int(os.environ.get("SYNC_SLICE_PAGES", "10"))
+    # A run's log keeps its first RUN_LOG_INFO_LINES info lines and, separately, up to
+    # RUN_LOG_ALERT_LINES warnings and errors (errors are never pushed out by info lines).
+    RUN_LOG_INFO_LINES = int(os.environ.get("RUN_LOG_INFO_LINES", "5000"))
+    RUN_LOG_ALERT_LINES = int(os.environ.get("RUN_LOG_ALERT_LINES", "5000"))
     # How often a lost sync job is re-queued from its checkpoint before the run ends failed.
     SYNC_MAX_RECOVERIES = int(os.environ.get("SYNC_MAX_RECOVERIES", "3"))
     WEBHOOK_STALE_SECONDS = float(os.environ.get("WEBHOOK_STALE_SECONDS", "300"))

@@ -5,9 +5,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import update
 
-from webapp.embedded.runs import RunRefused, recover_stale_runs, request_run
+from webapp.embedded.runs import RunRefused, request_run
 from webapp.extensions import db
 from webapp.models import Binding, Category, OrderPush, Product, RunLogLine, SyncRun, utcnow
 from webapp.storefront import orders as uc
@@ -93,19 +92,6 @@ def test_unsupported_or_not_live_is_refused(factory, make_shipstation_account):
         request_run(account, ["products"], "ops", site=site)
     with pytest.raises(RunRefused, match="at least one"):
         request_run(account, ["users"], "ops", site=site)
-
-
-def test_killed_worker_leaves_a_failed_run_not_running_forever(factory, make_shipstation_account):
-    site = factory.site()
-    account, _ = make_shipstation_account(site)
-    run = request_run(account, ["products"], "ops", site=site)
-    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
-        state="running", heartbeat_at=utcnow() - timedelta(minutes=10)))
-    db.session.commit()
-    assert recover_stale_runs() == 1
-    run = _run(run.id)
-    assert run.state == "failed" and "stopped" in run.error and run.active_key is None
-    request_run(account, ["products"], "ops", site=site)  # a new run is allowed again
 
 
 def test_orders_sync_pushes_recent_ready_orders_in_bulk_and_logs_skips(factory, make_shipstation_account,

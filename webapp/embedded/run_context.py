@@ -6,16 +6,15 @@ counters they moved and the cursor after that page. A run resumed from its check
 """
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
 from ..models import RunLogLine, SyncRun, utcnow
 
-# The first MAX_LOG_LINES info lines are kept; warnings and errors have their own cap, so a
-# long run's errors are never pushed out by its info lines.
-MAX_LOG_LINES = 5000
-MAX_ALERT_LINES = 5000
+# The first RUN_LOG_INFO_LINES info lines are kept; warnings and errors have their own cap
+# (RUN_LOG_ALERT_LINES), so a long run's errors are never pushed out by its info lines.
 # How much of the run's progress bar each kind of stage is worth.
 STAGE_WEIGHTS = {"categories": 1, "products": 3, "orders": 2, "status": 1}
 
@@ -31,6 +30,8 @@ class RunContext:
         counts = dict(db.session.query(RunLogLine.level == "info", func.count())
                       .filter(RunLogLine.run_id == run.id).group_by(RunLogLine.level == "info").all())
         self._info, self._alerts = counts.get(True, 0), counts.get(False, 0)
+        self.max_info = current_app.config["RUN_LOG_INFO_LINES"]
+        self.max_alerts = current_app.config["RUN_LOG_ALERT_LINES"]
 
     # ---- checkpoint -------------------------------------------------------------
     @property
@@ -71,12 +72,12 @@ class RunContext:
     def _room(self, level: str, wanted: int) -> int:
         """How many of ``wanted`` lines fit; dropped info lines are counted for the end line."""
         if level == "info":
-            room = max(0, min(wanted, MAX_LOG_LINES - self._info))
+            room = max(0, min(wanted, self.max_info - self._info))
             self._info += room
             if room < wanted:
                 self.save(dropped_info=self.checkpoint.get("dropped_info", 0) + wanted - room)
             return room
-        room = max(0, min(wanted, MAX_ALERT_LINES - self._alerts))
+        room = max(0, min(wanted, self.max_alerts - self._alerts))
         self._alerts += room
         return room
 
@@ -84,8 +85,12 @@ class RunContext:
         dropped = self.checkpoint.get("dropped_info", 0)
         if dropped:
             db.session.add(RunLogLine(run_id=self.run.id, site_id=None, level="warning", message=(
-                f"Log truncated: the first {MAX_LOG_LINES} info lines are kept, {dropped} later info line(s) "
-                f"were dropped; every warning and error is kept (up to {MAX_ALERT_LINES}); counters stay exact.")))
+                f"Log truncated: the first {self.max_info} info lines are kept, {dropped} later info line(s) "
+                f"were dropped; warnings and errors are kept (up to {self.max_alerts}); counters stay exact.")))
+
+    def log_always(self, message: str, level: str = "info") -> None:
+        """A run-level line no cap drops (the run's summary)."""
+        db.session.add(RunLogLine(run_id=self.run.id, site_id=self.site_id, level=level, message=message[:1000]))
 
     # ---- counters and progress ---------------------------------------------------
     def count(self, outcome: str, n: int = 1) -> None:
@@ -129,7 +134,7 @@ class RunContext:
 
     def next_stage(self) -> None:
         run = self.run
-        self.save(stage=self.checkpoint.get("stage", 0) + 1, cursor=None, stage_started=False)
+        self.save(stage=self.checkpoint.get("stage", 0) + 1, cursor=None, seen_categories=[])
         run.progress_done = run.progress_total = 0
         self._update_percent()
 

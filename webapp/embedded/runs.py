@@ -332,10 +332,10 @@ def _end(ctx: RunContext) -> None:
         run.state = RUN_PARTIAL if processed else RUN_FAILED
         if not run.error:
             run.error = f"{run.failed} record(s) could not be processed; see the log."
-    ctx.log(f"{'Finished' if run.state == RUN_FINISHED else run.state.capitalize()}: {run.created} created, "
-            f"{run.updated} updated, {run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed"
-            f"{f', {run.pauses} rate-limit pause(s)' if run.pauses else ''}.",
-            "info" if run.state == RUN_FINISHED else "error")
+    ctx.log_always(f"{'Finished' if run.state == RUN_FINISHED else run.state.capitalize()}: {run.created} created, "
+                   f"{run.updated} updated, {run.unchanged} unchanged, {run.skipped} skipped, {run.failed} failed"
+                   f"{f', {run.pauses} rate-limit pause(s)' if run.pauses else ''}.",
+                   "info" if run.state == RUN_FINISHED else "error")
     ctx.log_truncation()
     run.finished_at, run.active_key, run.stage, run.resume_at = utcnow(), None, "", None
     db.session.commit()
