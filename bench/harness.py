@@ -620,9 +620,9 @@ def child_execute_run(run_id: int) -> dict:
     BENCH_PROFILE=path dumps a cProfile of the run to path.<run id>."""
     from sqlalchemy.orm import configure_mappers
     from webapp import create_app
-    from webapp.embedded.runs import execute_run
+    from webapp.embedded.run_slices import execute_run
     from webapp.extensions import db
-    from webapp.models import SyncRun
+    from webapp.models import SyncRun, utcnow
 
     app = create_app()
     with app.app_context():
@@ -636,6 +636,12 @@ def child_execute_run(run_id: int) -> dict:
             profiler.enable()
         started = time.perf_counter()
         state = execute_run(run_id)
+        while state in ("running", "waiting"):  # its next slices, as their queued jobs would run them
+            db.session.expire_all()
+            run = db.session.get(SyncRun, run_id)
+            if run.resume_at is not None:
+                time.sleep(max(0.0, (run.resume_at - utcnow()).total_seconds()))
+            state = execute_run(run_id, run.slice_no)
         elapsed = time.perf_counter() - started
         if profile:
             profiler.disable()

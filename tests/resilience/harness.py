@@ -37,7 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 ACTIVE_PUSH = ("queued", "pushing")
-ACTIVE_RUN = ("queued", "running")
+ACTIVE_RUN = ("queued", "running", "waiting")
 
 
 # --------------------------------------------------------------------------- providers & sims
@@ -414,7 +414,7 @@ class Report:
         if self.stuck:
             out.append(f"{self.stuck} pushes left queued/pushing")
         if self.stuck_runs:
-            out.append(f"{self.stuck_runs} runs left queued/running")
+            out.append(f"{self.stuck_runs} runs left queued/running/waiting")
         if self.failures_without_reason:
             out.append(f"{self.failures_without_reason} failed pushes without a reason")
         if self.missing_at_sim:

@@ -15,7 +15,7 @@ def push_order_job(push_id: int) -> str:
 
 
 def sync_run_job(run_id: int, slice_no: int = 0) -> str:
-    from .runs import execute_run
+    from .run_slices import execute_run
 
     return execute_run(run_id, slice_no)
 
