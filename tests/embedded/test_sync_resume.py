@@ -285,3 +285,26 @@ def test_a_run_lost_again_and_again_ends_failed_and_frees_its_slot(app, factory,
     run = _run(run.id)
     assert "stopped" in run.error and run.active_key is None
     request_run(account, ["products"], "ops", site=site)  # a new run is allowed again
+
+
+def test_migration_0007_gives_existing_bindings_the_site_of_their_record(app, factory, make_shipstation_account):
+    from flask_migrate import downgrade, upgrade
+
+    a, b = factory.site(name="Alpha"), factory.site(name="Beta")
+    account, _ = make_shipstation_account(a)
+    product, category = factory.product(b, sku="OLD-1"), factory.category(a, name="Old")
+    account_id, product_id, category_id, a_id, b_id = account.id, product.id, category.id, a.id, b.id
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0006")
+    try:
+        with db.engine.begin() as conn:
+            for kind, local_id, external_id in (("product", product_id, "P1"), ("category", category_id, "C1"),
+                                                ("product", 999_999, "GONE")):
+                conn.execute(db.text("INSERT INTO bindings (account_id, kind, local_id, external_id, data, "
+                                     "data_hash, synced_at) VALUES (:a, :k, :l, :e, '{}', 'h', CURRENT_TIMESTAMP)"),
+                             {"a": account_id, "k": kind, "l": local_id, "e": external_id})
+    finally:
+        upgrade()
+    sites = {b.external_id: b.site_id for b in Binding.query.filter_by(account_id=account_id)}
+    assert sites == {"P1": b_id, "C1": a_id, "GONE": None}

@@ -27,9 +27,10 @@ class RunContext:
         self.run = run
         self.site_id: int | None = run.site_id
         self.lock = None
-        counts = dict(db.session.query(RunLogLine.level == "info", func.count())
-                      .filter(RunLogLine.run_id == run.id).group_by(RunLogLine.level == "info").all())
-        self._info, self._alerts = counts.get(True, 0), counts.get(False, 0)
+        counts = dict(db.session.query(RunLogLine.level, func.count())
+                      .filter(RunLogLine.run_id == run.id).group_by(RunLogLine.level).all())
+        self._info = counts.pop("info", 0)
+        self._alerts = sum(counts.values())
         self.max_info = current_app.config["RUN_LOG_INFO_LINES"]
         self.max_alerts = current_app.config["RUN_LOG_ALERT_LINES"]
 
