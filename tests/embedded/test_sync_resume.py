@@ -70,6 +70,8 @@ def _product_reads(sim) -> int:
     return sum(1 for r in recorded if r["path"].endswith("/products") and r.get("method", "GET") == "GET")
 
 
+# Rate-limit windows against the pace of real workers: run with the serial suites (make test).
+@pytest.mark.serial
 def test_5000_products_behind_4_requests_per_window_all_arrive(app, factory, sandbox, make_shipstation_account,
                                                               run_worker):
     site = factory.site()
@@ -101,6 +103,7 @@ def test_5000_products_behind_4_requests_per_window_all_arrive(app, factory, san
     assert any("resumes at" in line for line in _log(run.id, "warning"))
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("spent", [3, 4], ids=["remaining-0", "429"])
 def test_a_key_shared_with_another_app_pauses_before_our_limiter_would(spent, factory, sandbox,
                                                                        make_shipstation_account, run_worker):
@@ -175,6 +178,7 @@ def test_the_log_cap_keeps_every_warning_and_error_and_counts_dropped_lines(fact
     assert "7 later info line(s) were dropped" in truncation  # 12 product lines, 5 kept
 
 
+@pytest.mark.serial
 def test_progress_is_weighted_monotonic_and_bounded(factory, sandbox, make_shipstation_account, run_worker):
     """One request per window: every worker handles one page, then the run waits."""
     from webapp.embedded.activation import set_activation
