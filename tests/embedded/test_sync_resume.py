@@ -144,6 +144,22 @@ def test_a_run_with_a_rejected_record_ends_partial_with_its_error(app, client, l
     assert "status-partial" in html and "bg-warning" in html and "could not be processed" in html
 
 
+def test_an_orders_sync_stopped_by_a_429_waits_and_its_orders_are_pushed_at_the_reset(factory, sandbox,
+                                                                                      make_shipstation_account,
+                                                                                      run_worker):
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[READY]) for _ in range(3)]
+    sim = new_shipstation_sim(sandbox, rate_limit=40, window_seconds=2)
+    account, _ = make_shipstation_account(site, sim=sim)
+    sim.faults(rate_limit_burst=1)  # the bulk request meets a 429 (a budget shared with another app)
+    run = request_run(account, ["orders"], "ops@example.test", site=site)
+    _drive(run.id, run_worker)
+    run = _run(run.id)
+    assert run.state == "finished" and run.pauses == 1 and (run.skipped, run.failed) == (3, 0), run.error
+    assert sum("rate limited; its push is retried" in line for line in _log(run.id, "warning")) == 3
+    assert {o["orderNumber"] for o in sim.orders()} == {f"{o.number}-ES{account.id}" for o in orders}
+
+
 def test_a_run_that_processed_nothing_ends_failed_with_the_providers_words(app, factory, make_shipstation_account,
                                                                            run_worker):
     site = factory.site()

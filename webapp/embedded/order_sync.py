@@ -8,6 +8,7 @@ from sqlalchemy import and_, or_
 
 from ..extensions import db
 from ..models import PUSH_FAILED, PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
+from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
 from .eligibility import check
 
@@ -30,19 +31,24 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
         chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
         if not chunk:
             return True
-        _push_chunk(ctx, account, chunk)
+        resume_at = _push_chunk(ctx, account, chunk)
         last = chunk[-1]
         cursor = {"placed_at": last.placed_at.isoformat(), "id": last.id}
         ctx.save_cursor(cursor)
         ctx.progress(len(chunk))
         budget.spend()
         ctx.beat()
+        if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
+            raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
+                                      retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
         if len(chunk) < CHUNK:
             return True
     return False
 
 
-def _push_chunk(ctx, account, orders: list[Order]) -> None:
+def _push_chunk(ctx, account, orders: list[Order]):
+    """Push a chunk in one bulk request; returns when the provider's rate limit lifts if it
+    stopped the request (its orders are then retried by the push queue at that time)."""
     states = {p.order_id: p.state for p in OrderPush.query.filter(
         OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders])).all()}
     to_push: list[int] = []
@@ -62,11 +68,18 @@ def _push_chunk(ctx, account, orders: list[Order]) -> None:
             ctx.count("skipped")
             ctx.log(f"Order {order.number} skipped: a push is already {push.state}.", order_id=order.id)
     if not to_push:
-        return
+        return None
     ctx.beat()  # queued before the provider is called
+    resume_at = None
     for push_id, outcome in push_uc.push_many(to_push, account).items():
         push = db.session.get(OrderPush, push_id)
-        if outcome == "pushed":
+        if outcome == "retrying" and push.error_kind == "rate_limited":
+            # Not a failure: its push job is scheduled for the reset time and pushes it then.
+            ctx.count("skipped")
+            ctx.log(f"Order {push.order.number}: rate limited; its push is retried at "
+                    f"{push.next_attempt_at:%H:%M:%S} UTC.", "warning", order_id=push.order_id)
+            resume_at = max(resume_at or push.next_attempt_at, push.next_attempt_at)
+        elif outcome == "pushed":
             ctx.count("created")
             ctx.log(f"Order {push.order.number} pushed as {push.external_number}.", order_id=push.order_id)
         elif outcome == "retrying":
@@ -78,3 +91,4 @@ def _push_chunk(ctx, account, orders: list[Order]) -> None:
         else:
             ctx.count("skipped")
             ctx.log(f"Order {push.order.number} skipped ({outcome}).", order_id=push.order_id)
+    return resume_at
