@@ -64,8 +64,9 @@ def execute_run(run_id: int, slice_no: int = 0) -> str:
     slice is scheduled for the reset time)."""
     if not _claim(run_id, slice_no):
         return "skipped"
-    ctx = RunContext(db.session.get(SyncRun, run_id))
+    ctx = None
     try:
+        ctx = RunContext(db.session.get(SyncRun, run_id))
         if "plan" not in ctx.checkpoint:
             _plan(ctx)
         budget = Budget(current_app.config["SYNC_SLICE_PAGES"])
@@ -82,6 +83,7 @@ def execute_run(run_id: int, slice_no: int = 0) -> str:
     except Exception as exc:
         db.session.rollback()
         log.exception("sync run %s failed", run_id)
+        ctx = ctx or RunContext(db.session.get(SyncRun, run_id))
         ctx.run = db.session.get(SyncRun, run_id)
         ctx.site_id = ctx.run.site_id
         ctx.fail(f"The run stopped: {type(exc).__name__}: {exc}")
