@@ -82,13 +82,14 @@ def test_one_failing_order_never_stops_the_rest(app_ctx, factory, fake_account, 
     for remote_order in fake_remote.orders.values():
         remote_order["status"] = "shipped"
     run = request_run(account, ["status"], started_by=AUTOMATIC)
-    assert execute_run(run.id) == "finished"
+    assert execute_run(run.id) == "partial"  # not everything was processed: never "finished"
     db.session.expire_all()
     run = db.session.get(SyncRun, run.id)
-    assert (run.updated, run.failed) == (2, 1)
+    assert (run.updated, run.failed) == (2, 1) and "1 record(s) could not be processed" in run.error
     assert good.items[0].status == later.items[0].status == "Shipped"
     errors = [line.message for line in RunLogLine.query.filter_by(run_id=run.id, level="error")]
-    assert errors == [f"Order {bad_push.reference}: status not refreshed: No order {bad_push.external_id}"]
+    assert errors[0] == f"Order {bad_push.reference}: status not refreshed: No order {bad_push.external_id}"
+    assert len(errors) == 2 and errors[1].startswith("Partial: 0 created, 2 updated")  # the run's end line
 
 
 def test_an_account_overrides_the_status_vocabulary(app_ctx, factory, fake_account, fake_remote):

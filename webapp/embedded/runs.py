@@ -159,6 +159,13 @@ def _job_waiting(run: SyncRun) -> bool:
     return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
+def execute_run(run_id: int, slice_no: int = 0) -> str:
+    """Run one slice of a run (what its RQ job does); see ``run_slices``."""
+    from .run_slices import execute_run as run_slice
+
+    return run_slice(run_id, slice_no)
+
+
 def enqueue_slice(run_id: int, slice_no: int, delay: float = 0) -> None:
     """Queue a run's next slice; if Redis is away, the committed checkpoint waits for the
     maintenance job to queue it again."""
