@@ -13,6 +13,7 @@ SIMULATORS: list[str] = [
     "sandbox.shipstation",
     "sandbox.tflow",
     "sandbox.streamlive",
+    "sandbox.veracore",
 ]
 
 
