@@ -14,6 +14,7 @@ SIMULATORS: list[str] = [
     "sandbox.tflow",
     "sandbox.streamlive",
     "sandbox.veracore",
+    "sandbox.midnight",
 ]
 
 
