@@ -15,6 +15,7 @@ SIMULATORS: list[str] = [
     "sandbox.streamlive",
     "sandbox.veracore",
     "sandbox.midnight",
+    "sandbox.presswise",
 ]
 
 

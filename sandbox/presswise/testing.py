@@ -1,0 +1,63 @@
+"""Test-side handle on a PressWise simulator login (contract: sandbox/shipstation/testing.py).
+``hub_settings``: the site MISID every generic order needs at the hub."""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+TIMEOUT = 10
+
+
+@dataclass
+class SimAccount:
+    api_base: str
+    user: str
+    password: str
+    code: str
+
+    provider_key = "presswise"
+    hub_settings = {"site": {"mis_id": "1001"}}
+
+    @property
+    def credentials(self) -> dict:
+        return {"username": self.user, "password": self.password, "auth_code": self.code,
+                "base_url": f"{self.api_base}/r/wsdl-order2.php"}
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self.password, self.code]
+
+    def _control(self, method: str, path: str, **payload) -> dict:
+        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"user": self.user},
+                                    json={"user": self.user, **payload} if method != "GET" else None, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict:
+        raw = self._control("GET", "stats")
+        return {k: raw[k] for k in ("orders", "duplicates", "rate_limited", "requests")}
+
+    def orders(self) -> list[dict]:
+        return self._control("GET", "orders")["orders"]
+
+    def order_numbers(self) -> list[str]:
+        """Our references (a split order's parts carry -S2, -S3… on the same reference)."""
+        return [re.sub(r"-S\d+$", "", o["sourceOrderID"]) for o in self.orders()]
+
+    def set_status(self, order_id: str, **changes) -> dict:
+        return self._control("POST", "status", order_id=str(order_id), **changes)
+
+    def seed(self) -> None:
+        """PressWise has no catalogue the hub reads."""
+
+
+def create_account(api_base: str, *, rate_limit: int = 600, window_seconds: float = 60.0) -> SimAccount:
+    user, password, code = f"api-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}", uuid.uuid4().hex
+    response = requests.post(f"{api_base}/_sim/accounts", json={
+        "user": user, "password": password, "code": code, "customers": [1001, 1002], "rate_limit": rate_limit,
+        "window_seconds": window_seconds}, timeout=TIMEOUT)
+    response.raise_for_status()
+    return SimAccount(api_base.rstrip("/"), user, password, code)
