@@ -40,7 +40,8 @@ class Corpus:
 
 def push_settings(provider_key: str) -> dict:
     """Entity settings every push to this provider needs (``PUSH_SETTINGS`` of its simulator's
-    testing module, e.g. a required product mapping): {"product": {...}, "site_user": {...}}."""
+    testing module, e.g. a required product mapping): {"product": {...}, "site_user": {...},
+    "site": {...} (activation), "account": {...}}."""
     from tests.resilience import harness
 
     try:
@@ -56,6 +57,7 @@ def order_context(n: int = 1, settings: dict | None = None):
                                         settings=dict(settings.get("site_user") or {}))
     return contexts.order(order_id=n, number=f"W-{1000 + n}", external_number=f"W-{1000 + n}-ES1",
                           idempotency_key=f"es1-o{n}-W-{1000 + n}", customer=customer,
+                          site_settings=dict(settings.get("site") or {}),
                           items=[contexts.item(line, external_number=f"W-{1000 + n}-ES1-{line}",
                                                product_settings=dict(settings.get("product") or {}))
                                  for line in (1, 2)])
@@ -145,7 +147,7 @@ def record(provider) -> Corpus:
         for name in operations_for(provider):
             if name == "process_webhook":
                 continue
-            client = provider(dict(sim.credentials), {})
+            client = provider(dict(sim.credentials), dict(push_settings(provider.key).get("account") or {}))
             answers: list[Answer] = []
             client.http.session.hooks["response"].append(
                 lambda response, *a, _answers=answers, **k: _answers.append(_answer(response)))
@@ -161,7 +163,7 @@ def record(provider) -> Corpus:
             sim.ship(push.external_id)
             corpus.webhooks = list(delivered)
             for headers, body in corpus.webhooks[:1]:
-                client = provider(dict(sim.credentials), {})
+                client = provider(dict(sim.credentials), dict(push_settings(provider.key).get("account") or {}))
                 answers = []
                 client.http.session.hooks["response"].append(
                     lambda response, *a, _answers=answers, **k: _answers.append(_answer(response)))

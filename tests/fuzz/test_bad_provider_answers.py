@@ -35,7 +35,7 @@ BAD_ANSWERS = [
 def test_garbage_answers_turn_the_tab_red_and_lose_nothing(app, app_ctx, run_worker):
     base, stop_sandbox = run_sandbox()
     try:
-        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0)
+        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0, providers=harness.only("shipstation"))
         [account_id] = world.accounts
         sim, api = world.accounts[account_id], world.api_bases[account_id]
         order_id = world.eligible[0]

@@ -38,7 +38,9 @@ def _client(provider, corpus):
     from tests.security.conftest import fixture_credentials
 
     credentials = dict(corpus.credentials) or fixture_credentials(provider)
-    return provider(credentials, {})
+    from .corpus import push_settings
+
+    return provider(credentials, dict(push_settings(provider.key).get("account") or {}))
 
 
 @pytest.mark.parametrize("provider,operation", CASES, ids=[f"{p.key}-{op}" for p, op in CASES])

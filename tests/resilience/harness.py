@@ -49,6 +49,13 @@ def push_providers() -> list:
     return [p for p in all_providers().values() if p.capabilities.push_orders]
 
 
+def only(provider_key: str) -> list:
+    """``providers=`` for a test about the hub's infrastructure, written against one provider."""
+    from webapp.providers.registry import get_provider_class
+
+    return [get_provider_class(provider_key)]
+
+
 def simulator_testing_module(provider_key: str):
     """``sandbox.<sim>.testing`` of the simulator mounted for ``provider_key``."""
     from sandbox.registry import SIMULATORS
@@ -278,23 +285,30 @@ def build_world(sandbox_bases: list[str], *, sites: int = 3, orders: int = 40, i
     site_objs = [factory.site(name=f"Chaos site {i + 1}") for i in range(sites)]
     # Every item is of one catalogue product per site, mapped for providers that require it.
     products = {s.id: factory.product(s, sku="CHAOS-CARDS", name="Chaos cards") for s in site_objs}
+    customers = {s.id: factory.site_user(s, email="ada@example.test") for s in site_objs}
     accounts, api_bases, live = {}, {}, {s.id: [] for s in site_objs}
     for provider in providers if providers is not None else push_providers():
         install.enable_provider(provider.key)
         for index, base in enumerate(sandbox_bases):
             sim = create_sim_account(base, provider.key, rate_limit=sim_rate_limit, window_seconds=sim_window)
+            # PUSH_SETTINGS: {"product"|"site_user"|"site"|"account": {...}} a generic order needs.
+            push_settings = getattr(simulator_testing_module(provider.key)[0], "PUSH_SETTINGS", {})
             result = save_account(None, company_id=admin.company_id, name=f"{provider.name} chaos {index + 1}",
                                   provider_key=provider.key, admin_id=admin.id, credentials=sim.credentials,
-                                  settings={})
+                                  settings=dict(push_settings.get("account") or {}))
             assert result.ok, result.errors
             account = result.account
             accounts[account.id], api_bases[account.id] = sim, sim_api_base(base, provider.key)
-            product_settings = getattr(simulator_testing_module(provider.key)[0], "PUSH_SETTINGS", {}).get("product")
+            product_settings = push_settings.get("product")
             for site in (site_objs[index % sites], site_objs[(index + 1) % sites]):
-                activation = set_activation(account, site, enabled=True, is_live=True)
+                activation = set_activation(account, site, enabled=True, is_live=True,
+                                            settings=push_settings.get("site"))
                 assert activation.ok, activation.errors
                 if product_settings:
                     assert not save_entity_settings(account, "product", products[site.id].id, product_settings)
+                if push_settings.get("site_user"):  # the orders' customer (factory: ada@example.test)
+                    assert not save_entity_settings(account, "site_user", customers[site.id].id,
+                                                    push_settings["site_user"])
                 if account.id not in live[site.id]:
                     live[site.id].append(account.id)
     world = World([s.id for s in site_objs], accounts, api_bases, live, admin_email=admin.email)

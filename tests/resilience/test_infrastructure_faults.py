@@ -99,7 +99,7 @@ def test_redis_restarted_mid_run(app, app_ctx, client, login, tmp_path, monkeypa
     base, stop_sandbox = run_sandbox()
     pool = None
     try:
-        world = harness.build_world([base], sites=1, orders=16, ineligible_every=0, rng=random.Random(3))
+        world = harness.build_world([base], sites=1, orders=16, ineligible_every=0, rng=random.Random(3), providers=harness.only("shipstation"))
         [account_id] = world.accounts
         sim = world.accounts[account_id]
         first, second = world.eligible[:8], world.eligible[8:]
@@ -181,7 +181,7 @@ def test_commit_failure_in_a_push_job_fails_the_job_and_is_recovered(app, app_ct
     monkeypatch.setitem(app.config, "PUSH_LEASE_SECONDS", 1)
     base, stop_sandbox = run_sandbox()
     try:
-        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0)
+        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0, providers=harness.only("shipstation"))
         [sim] = world.accounts.values()
         harness.pay(world.eligible)
         queue = get_queue()
@@ -207,7 +207,7 @@ def test_commit_failure_in_a_push_job_fails_the_job_and_is_recovered(app, app_ct
 def test_commit_failure_on_a_page_shows_an_error_and_keeps_the_data(app, app_ctx, client, monkeypatch):
     base, stop_sandbox = run_sandbox()
     try:
-        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0)
+        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0, providers=harness.only("shipstation"))
         order = db.session.get(Order, world.eligible[0])
         number = order.number
         client.post("/login", data={"email": world.admin_email, "password": "secret-pass"})
@@ -260,7 +260,7 @@ def test_database_briefly_unavailable_while_workers_push(app, app_ctx, tmp_path,
     base, stop_sandbox = run_sandbox()
     pool = None
     try:
-        world = harness.build_world([base], sites=1, orders=20, ineligible_every=0, rng=random.Random(5))
+        world = harness.build_world([base], sites=1, orders=20, ineligible_every=0, rng=random.Random(5), providers=harness.only("shipstation"))
         [sim] = world.accounts.values()
         harness.set_faults(next(iter(world.api_bases.values())), slow_rate=1.0, slow_seconds=0.3)
         pool = _workers(app, tmp_path, knobs, app.config["REDIS_URL"])
@@ -292,7 +292,7 @@ def test_a_worker_survives_redis_dying_under_a_running_job(app, app_ctx, tmp_pat
     base, stop_sandbox = run_sandbox()
     pool = None
     try:
-        world = harness.build_world([base], sites=1, orders=2, ineligible_every=0)
+        world = harness.build_world([base], sites=1, orders=2, ineligible_every=0, providers=harness.only("shipstation"))
         [sim] = world.accounts.values()
         api = next(iter(world.api_bases.values()))
         harness.set_faults(api, slow_rate=1.0, slow_seconds=2.0)
