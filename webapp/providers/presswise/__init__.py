@@ -26,13 +26,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from lxml import etree
+
 from ..base import Capabilities, DemoAccount, Provider
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderAuthError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
 from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
-from ..soap import AUTH_WORDS, call, element, from_dict, local, text_of
+from ..soap import AUTH_WORDS, call, from_dict, local, text_of
 from . import mapping
 
 NAMESPACE = "urn:presswise"
@@ -107,7 +109,8 @@ class Presswise(Provider):
 
     def _call(self, method: str, argument: str | None = None, data: dict | None = None):
         creds = self.credentials_values
-        body = element(method, NAMESPACE)
+        # RPC style: a prefixed operation element, unqualified parts (auth, data/request).
+        body = etree.Element(f"{{{NAMESPACE}}}{method}", nsmap={"ns1": NAMESPACE})
         body.append(from_dict("auth", {"user": creds.get("username", ""), "pass": creds.get("password", ""),
                                        "code": creds.get("auth_code", "")}))
         if argument:
