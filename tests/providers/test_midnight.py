@@ -63,34 +63,39 @@ def test_refusals_before_any_request():
 
 
 @responses.activate
-def test_push_looks_the_reference_up_first_then_creates():
-    responses.post(URL, body=ok("OrderList", "<Orders/>"), content_type="text/xml")
-    responses.post(URL, body=ok("OrderNew", "<Orders><Order><OrderId>80001</OrderId><OrderNumber>W-1001-ES2"
-                                            "</OrderNumber></Order></Orders>"), content_type="text/xml")
-    result = Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
+def test_a_first_push_creates_and_a_retry_after_sending_looks_up_first():
+    created = ok("OrderNew", "<Orders><Order><OrderId>80001</OrderId><OrderNumber>W-1001-ES2</OrderNumber></Order>"
+                             "</Orders>")
+    responses.post(URL, body=created, content_type="text/xml")
+    order = ctx()
+    result = Midnight(CREDS, {"default_service_id": "5"}).push_order(order)
     assert result.external_id == "80001" and result.external_number == "W-1001-ES2"
-    first, second = (etree.fromstring(c.request.body) for c in responses.calls)
+    assert len(responses.calls) == 1 and order.checkpoint["midnight_order_new_sent"] is True
+    responses.replace(responses.POST, URL, body=ok("OrderList", "<Orders/>"), content_type="text/xml")
+    responses.add(responses.POST, URL, body=created, content_type="text/xml")
+    retry = ctx(checkpoint={"midnight_order_new_sent": True})  # the answer was lost: not found, so create
+    Midnight(CREDS, {"default_service_id": "5"}).push_order(retry)
+    first, second = (etree.fromstring(c.request.body) for c in responses.calls[1:])
     assert first.findtext(".//{http://tempuri.org/}DevToken") == "tok-secret-123"
     inner = etree.fromstring(first.findtext(".//{http://tempuri.org/}inputXML").encode())
     assert inner.findtext("InputParameter/OrderNumber") == "W-1001-ES2"
     assert second.find(".//{http://tempuri.org/}sXML") is not None
-    assert responses.calls[1].request.headers["SOAPAction"] == '"http://tempuri.org/OrderNew"'
+    assert responses.calls[2].request.headers["SOAPAction"] == '"http://tempuri.org/OrderNew"'
 
 
 @responses.activate
-def test_an_order_already_there_is_reported_not_recreated():
+def test_a_repush_finds_the_order_and_does_not_recreate_it():
     responses.post(URL, body=ok("OrderList", "<Orders><Order><OrderID>80001</OrderID><OrderNumber>W-1001-ES2"
                                              "</OrderNumber><OrderProgressCode>50</OrderProgressCode>"
                                              "<OrderProgressText>In Production</OrderProgressText></Order></Orders>"),
                    content_type="text/xml")
-    result = Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
+    result = Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx(existing_external_id="80001"))
     assert result.external_id == "80001" and result.external_status == "50 In Production"
     assert len(responses.calls) == 1
 
 
 @responses.activate
 def test_return_code_inside_a_200_is_a_rejection_in_midnights_words():
-    responses.post(URL, body=ok("OrderList", "<Orders/>"), content_type="text/xml")
     responses.post(URL, body=failed("OrderNew", "invalid customer id (1001)."), content_type="text/xml")
     with pytest.raises(pe.ProviderRejected, match=r"invalid customer id \(1001\)"):
         Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
@@ -117,8 +122,8 @@ def test_non_xml_500_is_transient_and_a_broken_inner_document_is_unreadable():
     responses.post(URL, body="Service Unavailable", status=500, content_type="text/plain")
     with pytest.raises(pe.ProviderTransientError):
         Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
-    responses.replace(responses.POST, URL, body=answer("OrderList", "<Result><ReturnCode>0"), content_type="text/xml")
-    with pytest.raises(pe.ProviderResponseError, match="Midnight OrderList"):
+    responses.replace(responses.POST, URL, body=answer("OrderNew", "<Result><ReturnCode>0"), content_type="text/xml")
+    with pytest.raises(pe.ProviderResponseError, match="Midnight OrderNew"):
         Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
 
 

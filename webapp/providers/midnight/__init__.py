@@ -6,8 +6,9 @@ Facts: providers-part2.md §6.1 (public .NET SDK) and the Pressero FAQ: every ca
 (``ReturnCode`` 0 = success, ``ReturnErrors/Error`` = Midnight's words). Orders need the
 customer's Midnight id: the user setting **External ID** is required, and a push without
 it is refused before any request ("customer has no Midnight External ID (invalid customer
-id)"). A push first asks ``OrderList`` whether our reference is already there, so a re-push
-never creates a second Midnight order. Status is polled: ``OrderList`` by modified date,
+id)"). A re-push of a pushed order, and any attempt after one that may have sent OrderNew (a
+checkpoint is committed before sending), first asks ``OrderList`` whether our reference is
+already there, so nothing creates a second Midnight order. Status is polled: ``OrderList`` by modified date,
 progress code/text mapped through a per-account table.
 
 Assumptions ([PROPOSED] in the reference — not public), each a setting:
@@ -150,9 +151,11 @@ class Midnight(Provider):
     # ---- push -----------------------------------------------------------------------
     def push_order(self, ctx: OrderContext) -> PushResult:
         document = mapping.order_new(ctx, self.settings)  # refuses before any request when ids are missing
-        existing = self.find_order(ctx)
-        if existing is not None:
-            return existing
+        if ctx.checkpoint.get("midnight_order_new_sent") or ctx.existing_external_id:
+            existing = self.find_order(ctx)  # a re-push, or an earlier attempt may have created it
+            if existing is not None:
+                return existing
+        ctx.remember("midnight_order_new_sent", True)  # committed before the order can exist
         result = self._operation("OrderNew", document)
         order_id, number = text_of(result, "Orders", "Order", "OrderId"), text_of(result, "Orders", "Order",
                                                                                   "OrderNumber")
