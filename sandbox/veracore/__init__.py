@@ -1,7 +1,7 @@
 """VeraCore OMS simulator (classic SOAP web service), mounted at ``/veracore`` so the service
 lives at ``/veracore/pmomsws/oms.asmx`` like a tenant's ``https://<host>/pmomsws/oms.asmx``.
 
-Contract: providers-part1.md §4.1, "simulator must" §4.3 items 1–4 and 6:
+Contract: providers-part1.md §4.1–4.2, "simulator must" §4.3 items 1–6:
 * SOAP 1.1 (``text/xml`` + ``SOAPAction`` = namespace + operation) and 1.2
   (``application/soap+xml``); ``?wsdl`` serves a minimal WSDL.
 * ``AuthenticationHeader`` (Username, Password) on every call; wrong → HTTP 500 soap:Server
@@ -17,7 +17,9 @@ Contract: providers-part1.md §4.1, "simulator must" §4.3 items 1–4 and 6:
   ``/pmomsws/orderadjustment.svc/soap``.
 * Rate limit per user (default 600/60 s, configurable): HTTP 429 + Retry-After [UNCERTAIN].
 
-Not simulated: the REST "Public API" (§4.3 item 5) — the hub uses SOAP only.
+* REST "Public API" (``rest.py``, item 5): login → expiring token (``token_seconds`` per
+  account), 403 + ``Error`` on bad credentials / systemId, bearer check → 401, orders by
+  ``request.status``, GetPackages, GetInventory. The hub itself uses SOAP only.
 Built-in demo user ``demo-user`` / ``demo-pass`` (see ``testing.demo_seed``).
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ..common import SimulatorSpec, install_common
-from . import api, control
+from . import api, control, rest
 from .state import KEY, VeraCoreState
 
 DEFAULT_CONFIG = {"VERACORE_ACCOUNTS": {"demo-user": "demo-pass"}}
@@ -35,6 +37,7 @@ def create_blueprint() -> Blueprint:
     bp = Blueprint(KEY, __name__)
     install_common(bp, KEY)
     api.register(bp)
+    rest.register(bp)
     control.register(bp)
     return bp
 

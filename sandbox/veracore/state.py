@@ -34,6 +34,8 @@ class Account:
     password: str
     namespace: str = DEFAULT_NAMESPACE
     caller_ids: bool = True      # the tenant accepts Header/ID from the caller
+    system_id: str = "VC"        # REST Public API login
+    token_seconds: float = 30 * 86400.0
     rate_limit: int = 600
     window_seconds: float = 60.0
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,6 +50,7 @@ class VeraCoreState:
         self.rt = rt
         self.lock = rt.lock
         self.accounts: dict[str, Account] = {}
+        self.tokens: dict[str, tuple[str, object]] = {}   # REST bearer token -> (username, expiry)
         for username, spec in (config.get("VERACORE_ACCOUNTS") or {}).items():
             spec = {"password": spec} if isinstance(spec, str) else dict(spec)
             self.add_account(username, **spec)
@@ -58,7 +61,7 @@ class VeraCoreState:
             if account is None:
                 account = self.accounts[username] = Account(username, password)
             account.password = password
-            for name in ("namespace", "caller_ids", "rate_limit", "window_seconds"):
+            for name in ("namespace", "caller_ids", "rate_limit", "window_seconds", "system_id", "token_seconds"):
                 if options.get(name) is not None:
                     setattr(account, name, type(getattr(account, name))(options[name]))
             for offer in options.get("offers") or []:

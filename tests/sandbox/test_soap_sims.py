@@ -261,3 +261,26 @@ def test_midnight_attachment_and_shipment(midnight):
                   f"<ShippedDate>11/30/2026</ShippedDate></OrderShipmentNew>")
     assert find(result(mn_post(midnight, "OrderShipmentNew", f"<inputXML>{ship}</inputXML>"), "OrderShipmentNew"),
                 "ReturnCode") == "0"
+
+
+def test_veracore_rest_public_api_login_expiry_and_reads(veracore):
+    requests.post(f"{veracore}/_sim/accounts", json={"username": "rest", "password": "p", "system_id": "SYS1",
+                                                     "token_seconds": 60, "offers": [{"ID": "BC-100"}]}, timeout=10)
+    api = f"{veracore}/VeraCore/Public.Api/api"
+    refused = requests.post(f"{api}/login", json={"userName": "rest", "password": "p", "systemId": "nope"}, timeout=10)
+    assert refused.status_code == 403 and refused.json()["Error"] == "Invalid Requested System"
+    login = requests.post(f"{veracore}/veracore/public.api/api/login",
+                          json={"userName": "rest", "password": "p", "systemId": "SYS1"}, timeout=10).json()
+    assert login["Token"] and login["Error"] is None
+    bearer = {"Authorization": f"bearer {login['Token']}"}
+    assert requests.get(f"{api}/orders", params={"request.status": "All"}, timeout=10).status_code == 401
+    assert requests.get(f"{api}/orders", params={"request.status": "Unprocessed"}, headers=bearer,
+                        timeout=10).json() == {"Orders": []}
+    stock = requests.get(f"{api}/GetInventory", params={"offerIds": "BC-100,NOPE"}, headers=bearer, timeout=10).json()
+    assert [i["OfferId"] for i in stock["Inventory"]] == ["BC-100"]
+    requests.post(f"{veracore}/_sim/clock", json={"advance_seconds": 61}, timeout=10)
+    try:
+        assert requests.get(f"{api}/GetPackages", params={"request.ordersIds": "X"}, headers=bearer,
+                            timeout=10).status_code == 401  # expired
+    finally:
+        requests.delete(f"{veracore}/_sim/clock", timeout=10)
