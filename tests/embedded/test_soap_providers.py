@@ -216,3 +216,20 @@ def test_veracore_offers_and_offer_categories_synchronize(app_ctx, sandbox, fact
     assert products["OFFER-1"].name == "Business cards" and products["OFFER-1"].active
     assert products["OFFER-1"].category.name == "Stationery"
     assert products["OFFER-2"].category.is_root  # an offer without category goes to Root
+
+
+def test_demo_accounts_push_green_when_demo_orders_are_paid(app_ctx, sandbox, run_worker):
+    """`make run`: marking the demo's unpaid orders paid pushes them to the SOAP demo accounts."""
+    from webapp.embedded.demo import setup_demo_accounts
+    from webapp.storefront.demo import seed_demo
+
+    seed_demo()
+    setup_demo_accounts(sandbox)
+    for order in Order.query.filter_by(paid=False).all():
+        uc.mark_paid(order, "buyer@example.test")
+    run_worker()
+    db.session.expire_all()
+    for name in ("VeraCore (sandbox)", "Midnight (sandbox)", "Presswise (sandbox)"):
+        account = ProviderAccount.query.filter_by(name=name).one()
+        pushes = OrderPush.query.filter_by(account_id=account.id).all()
+        assert pushes and {p.state for p in pushes} == {"pushed"}, [(p.state, p.errors) for p in pushes]
