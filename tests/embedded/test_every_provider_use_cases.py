@@ -49,19 +49,23 @@ def live_account(request, app_ctx, factory, sandbox):
     install.enable_provider(key)
     admin = factory.admin(email=f"neutral-{uuid.uuid4().hex[:6]}@example.test", is_super=True)
     demo = provider.demo_account(sandbox)
+    push_settings = getattr(simulator_testing_module(key)[0], "PUSH_SETTINGS", {})
     result = save_account(None, company_id=admin.company_id, name=f"{provider.name} {uuid.uuid4().hex[:4]}",
                           provider_key=key, admin_id=admin.id, credentials=sim.credentials,
-                          settings=dict(demo.settings) if demo else {})
+                          settings={**(dict(demo.settings) if demo else {}), **(push_settings.get("account") or {})})
     assert result.ok, result.errors
     site_settings = next(iter(demo.site_settings.values()), None) if demo and demo.site_settings else None
-    activation = set_activation(result.account, site, enabled=True, is_live=True, settings=site_settings)
+    activation = set_activation(result.account, site, enabled=True, is_live=True,
+                                settings=push_settings.get("site") or site_settings)
     assert activation.ok, activation.errors
     # Items are of one catalogue product, mapped as the provider requires (PUSH_SETTINGS of its
     # simulator's testing module), with a ready print file (a print job needs one).
     product = factory.product(site, sku=NEUTRAL_SKU, name="Neutral cards")
-    push_settings = getattr(simulator_testing_module(key)[0], "PUSH_SETTINGS", {})
     if push_settings.get("product"):
         assert not save_entity_settings(result.account, "product", product.id, push_settings["product"])
+    if push_settings.get("site_user"):  # the orders' customer (factory: ada@example.test)
+        user = factory.site_user(site, email="ada@example.test")
+        assert not save_entity_settings(result.account, "site_user", user.id, push_settings["site_user"])
     return provider, result.account, sim, site
 
 

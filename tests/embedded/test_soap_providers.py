@@ -197,7 +197,7 @@ def test_midnight_account_status_table_overrides_the_default(app_ctx, sandbox, f
     push = _push(order.id)
     assert save_account(world.account, company_id=world.admin.company_id, name=world.account.name,
                         provider_key="midnight", admin_id=world.admin.id, credentials=world.sim.credentials,
-                        settings={**world.account.settings, "status_map": "30 = Ready to Ship"}).ok
+                        settings={**world.account.settings, "status_map_override": "30 = Ready to Ship"}).ok
     world.sim.progress(push.external_id, code="30")  # "30 Proof Sent" is On Hold by default
     request_run(world.account, ["status"], "ops@example.test", site=world.site)
     run_worker()

@@ -127,10 +127,11 @@ def test_non_xml_500_is_transient_and_a_broken_inner_document_is_unreadable():
         Midnight(CREDS, {"default_service_id": "5"}).push_order(ctx())
 
 
-def test_status_table_setting():
-    assert mapping.parse_status_map("60 = Completed\n 30=Ready to Ship \n\n") == {"60": "Completed",
-                                                                                  "30": "Ready to Ship"}
-    values, errors = Midnight.account_settings.clean({"status_map": "60 = Teleported"})
-    assert "status_map" in errors
-    values, errors = Midnight.account_settings.clean({"status_map": "60 = Shipped\n70 = Completed"})
-    assert not errors
+def test_account_status_vocabulary_matches_the_text_or_the_progress_code():
+    settings = {"status_map_override": "60 = Completed\n30 Proof Sent = Ready to Ship"}
+    assert Midnight.map_status("60 Shipped", settings) == "Completed"
+    assert Midnight.map_status("30 Proof Sent", settings) == "Ready to Ship"
+    assert Midnight.map_status("60 Shipped") == "Shipped" and Midnight.map_status("30 Proof Sent") == "On Hold"
+    assert Midnight.map_status("Cancelled") == "Cancelled"
+    _, errors = Midnight.account_settings.clean({"status_map_override": "60 = Teleported"})
+    assert "status_map_override" in errors

@@ -9,7 +9,8 @@ it is refused before any request ("customer has no Midnight External ID (invalid
 id)"). A re-push of a pushed order, and any attempt after one that may have sent OrderNew (a
 checkpoint is committed before sending), first asks ``OrderList`` whether our reference is
 already there, so nothing creates a second Midnight order. Status is polled: ``OrderList`` by modified date,
-progress code/text mapped through a per-account table.
+progress code/text mapped through ``status_map`` and the account's status vocabulary
+(``status_map_override``: "60 Shipped = Shipped" or just "60 = Shipped").
 
 Assumptions ([PROPOSED] in the reference — not public), each a setting:
 * ``namespace`` — ``http://tempuri.org/`` (ASMX default), SOAPAction = namespace + operation.
@@ -19,7 +20,7 @@ Assumptions ([PROPOSED] in the reference — not public), each a setting:
   or "project_name" (Midnight numbers its orders; our reference in ``ProjectName``, found with
   ``OrderList`` by customer and order date).
 * Status vocabulary — ``OrderStatus`` Open/Closed/Cancelled and progress "10 Order Entered" …
-  "70 Invoiced"; the account's ``status_map`` overrides the defaults ("code or text = status").
+  "70 Invoiced"; the account's status vocabulary overrides the defaults ("code or text = status").
 * Authentication failures are recognised by their words (token / auth / API access), since
   Midnight answers them in a Result (or a SOAP fault), never with HTTP 401.
 """
@@ -30,13 +31,12 @@ from typing import Iterator
 
 from lxml import etree
 
-from ..base import Capabilities, DemoAccount, Provider
+from ..base import Capabilities, DemoAccount, Provider, parse_status_lines
 from ..context import ItemPushResult, OrderContext, PushResult, StatusUpdate
 from ..errors import ProviderAuthError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
-from ..soap import AUTH_WORDS, call, element, local, text_of
+from ..soap import AUTH_FAULT_WORDS, check_fault, element, envelope, local, post, text_of
 from ..xml import parse_xml
 from . import mapping
 
@@ -68,9 +68,6 @@ class Midnight(Provider):
                        ("project_name", "Goes in the project name (Midnight numbers orders)"))),
         Field("default_service_id", "Default service ID (SvcId)", regex=r"\d+", max_length=20,
               help="Used for products without their own Midnight service or inventory item ID."),
-        Field("status_map", "Status mapping", type="text", max_length=2000, regex=mapping.STATUS_MAP_REGEX,
-              help="One per line: Midnight progress code or text = hub status, e.g. 60 = Shipped. "
-                   "Overrides the defaults."),
     )
     user_settings = schema(
         Field("external_id", "External ID (Midnight customer ID)", required=True, regex=r"\d+", max_length=20,
@@ -88,14 +85,28 @@ class Midnight(Provider):
         "60 shipped": "Shipped", "70 invoiced": "Completed", "cancelled": "Cancelled", "closed": "Completed",
         "50": "In Production", "60": "Shipped", "70": "Completed",
     }
+    repush = "noop"
+    repush_note = "The hub finds the order in Midnight's order list by our reference and shows it pushed; nothing is sent again."
     rate_limit = RateLimit(limit=120, window_seconds=60)
-
-    def build_http(self) -> ProviderHTTP:
-        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
 
     @property
     def namespace(self) -> str:
         return (self.settings.get("namespace") or DEFAULT_NAMESPACE).strip()
+
+    def check_response(self, response) -> None:
+        check_fault(response)  # a token refused as a fault is an auth error, never retried
+
+    @classmethod
+    def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
+        """"60 Shipped": the account's vocabulary first (the whole text, then the progress code
+        alone: "60 = Shipped" lines work), then the defaults the same way."""
+        text = str(remote_status or "").strip().lower()
+        if not text:
+            return None
+        code = text.split(" ", 1)[0] if text[:1].isdigit() else text
+        override = parse_status_lines((settings or {}).get("status_map_override"))
+        return (override.get(text) or override.get(code) or cls.status_map.get(text)
+                or cls.status_map.get(code))
 
     @classmethod
     def missing_settings(cls, ctx) -> list[str]:
@@ -125,7 +136,7 @@ class Midnight(Provider):
             body.append(element(PARAMETER.get(name, "inputXML"), self.namespace, document.decode("utf-8")))
         token = element("ValidationSoapHeader", self.namespace,
                         children=[element("DevToken", self.namespace, self.credentials_values.get("dev_token", ""))])
-        answer = call(self.http, self.base_url, body, headers=[token], soap_action=f"{self.namespace}{name}")
+        answer = post(self.http, self.base_url, envelope(body, [token]), action=f"{self.namespace}{name}")
         result_text = text_of(answer, f"{name}Result")
         if not result_text:
             raise ProviderResponseError(f"Midnight {name} answered without a result document.")
@@ -137,7 +148,7 @@ class Midnight(Provider):
             errors = [(n.text or "").strip() for n in result.iter()
                       if isinstance(n.tag, str) and local(n) == "Error" and (n.text or "").strip()]
             message = "; ".join(errors) or f"Midnight {name} failed (ReturnCode {code or 'missing'})."
-            if any(word in message.lower() for word in AUTH_WORDS + ("api access",)):
+            if any(word in message.lower() for word in AUTH_FAULT_WORDS + ("api access",)):
                 raise ProviderAuthError(message)
             raise ProviderRejected(message)
         return result
@@ -197,17 +208,12 @@ class Midnight(Provider):
         if not by_id:
             return
         since = (min(pushed) if pushed else datetime.now(timezone.utc)) - timedelta(days=1)
-        table = mapping.parse_status_map(self.settings.get("status_map"))
         for order in self._orders(mapping.order_list(Ordermodifieddate=mapping.midnight_datetime(since))):
             ref = by_id.get(text_of(order, "OrderID"))
             if ref is None:
                 continue
-            status = _progress(order)
-            code = text_of(order, "OrderProgressCode")
-            mapped = table.get(status.lower()) or table.get(code.lower()) or \
-                table.get(text_of(order, "OrderStatus").lower()) or ""
-            yield StatusUpdate(push_key=ref.idempotency_key, external_status=status,
-                               external_order_id=ref.external_id, mapped_status=mapped)
+            yield StatusUpdate(push_key=ref.idempotency_key, external_status=_progress(order),
+                               external_order_id=ref.external_id)
 
 
 def _progress(order) -> str:

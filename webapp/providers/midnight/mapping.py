@@ -8,19 +8,16 @@ first item's destination is used and any other destination is written into that 
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
 
-from ...models.orders import ITEM_STATUSES
 from ..context import Address, ItemContext, OrderContext
 from ..errors import ProviderConfigError
 from ..soap import from_dict
 
 NO_CUSTOMER = "customer has no Midnight External ID (invalid customer id)"
-STATUS_LINE = re.compile(r"\s*([^=\n]+?)\s*=\s*(.+?)\s*$")
 
 
 def customer_id(ctx: OrderContext) -> str:
@@ -120,16 +117,3 @@ def document(root: str, data: dict) -> bytes:
 
 def midnight_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def parse_status_map(text: str | None) -> dict[str, str]:
-    """Account setting "code or text = hub status", one per line (lower-cased keys)."""
-    table = {}
-    for line in (text or "").splitlines():
-        match = STATUS_LINE.match(line)
-        if match:
-            table[match.group(1).lower()] = match.group(2)
-    return table
-
-
-STATUS_MAP_REGEX = r"(\s*[^=\n]+=\s*(" + "|".join(re.escape(s) for s in ITEM_STATUSES) + r")\s*(\n|$))*\s*"

@@ -32,9 +32,8 @@ from ..base import Capabilities, DemoAccount, Provider
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderAuthError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
-from ..soap import AUTH_WORDS, call, from_dict, local, text_of
+from ..soap import AUTH_FAULT_WORDS, check_fault, envelope, from_dict, local, post, text_of
 from . import mapping
 
 NAMESPACE = "urn:presswise"
@@ -85,17 +84,19 @@ class Presswise(Provider):
         "proof": "On Hold", "ready to ship": "Ready to Ship", "shipped": "Shipped", "completed": "Completed",
         "cancelled": "Cancelled",
     }
+    repush = "noop"
+    repush_note = 'Purchase orders already created are remembered; PressWise answers a known sourceOrderID with its existing order.'
     rate_limit = RateLimit(limit=60, window_seconds=60)
 
     @classmethod
-    def map_status(cls, remote_status: str | None) -> str | None:
-        text = str(remote_status or "").strip().lower()
-        if text.startswith("exception"):
-            return "On Hold"
-        return super().map_status(remote_status)
+    def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
+        found = super().map_status(remote_status, settings)
+        if found is None and str(remote_status or "").strip().lower().startswith("exception"):
+            return "On Hold"  # "Exception: <reason>"
+        return found
 
-    def build_http(self) -> ProviderHTTP:
-        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
+    def check_response(self, response) -> None:
+        check_fault(response)  # the fault variant of a refused login is an auth error too
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> DemoAccount:
@@ -115,13 +116,13 @@ class Presswise(Provider):
                                        "code": creds.get("auth_code", "")}))
         if argument:
             body.append(from_dict(argument, data or {}))
-        answer = call(self.http, self.base_url, body, soap_action="#POST")
+        answer = post(self.http, self.base_url, envelope(body), action="#POST")
         code, message = text_of(answer, "status", "code"), text_of(answer, "status", "text")
         if code == "":
             raise ProviderResponseError(f"PressWise {method} answered without a status code.")
         if code != "0":
             message = message or f"PressWise {method} failed (status {code})."
-            if any(word in message.lower() for word in AUTH_WORDS):
+            if any(word in message.lower() for word in AUTH_FAULT_WORDS):
                 raise ProviderAuthError(message)
             raise ProviderRejected(message)
         return answer

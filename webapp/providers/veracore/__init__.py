@@ -32,11 +32,10 @@ from typing import Iterator
 
 from ..base import Capabilities, DemoAccount, Provider, RemoteCategory, RemoteProduct
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
-from ..errors import ProviderError, ProviderRejected, ProviderResponseError, ProviderTransientError
+from ..errors import ProviderError, ProviderRejected, ProviderResponseError, ProviderTransientError, in_body
 from ..fields import Field, schema
-from ..http import ProviderHTTP
 from ..ratelimit import RateLimit
-from ..soap import call, element, from_dict, local, text_of
+from ..soap import check_fault, element, envelope, from_dict, local, post, text_of
 from . import mapping
 
 DEFAULT_NAMESPACE = "http://omscom/"
@@ -88,10 +87,19 @@ class VeraCore(Provider):
         "deniedcredit": "On Hold", "backordered": "On Hold", "processed": "In Production",
         "picked": "In Production",
     }
+    repush = "noop"
+    repush_note = 'VeraCore refuses a second order with the same ID ("already exists"); the hub then looks it up and shows it pushed (orders cannot be updated through the service).'
     rate_limit = RateLimit(limit=120, window_seconds=60)
 
-    def build_http(self) -> ProviderHTTP:
-        return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout)
+    def check_response(self, response) -> None:
+        """A fault (in a 200 or a 500) in VeraCore's words; soap:Server faults are final
+        unless the account says to retry them (credentials are never retried)."""
+        try:
+            check_fault(response)
+        except ProviderTransientError as exc:
+            if self.settings.get("server_faults") == "transient":
+                raise
+            raise in_body("rejected", exc.message) from None
 
     @property
     def namespace(self) -> str:
@@ -102,8 +110,7 @@ class VeraCore(Provider):
         auth = element("AuthenticationHeader", self.namespace, children=[
             element("Username", self.namespace, creds.get("username", "")),
             element("Password", self.namespace, creds.get("password", ""))])
-        return call(self.http, self.base_url, body, headers=[auth], soap_action=f"{self.namespace}{method}",
-                    server_faults_transient=self.settings.get("server_faults") == "transient")
+        return post(self.http, self.base_url, envelope(body, [auth]), action=f"{self.namespace}{method}")
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> DemoAccount:
@@ -248,7 +255,7 @@ class VeraCore(Provider):
 
 
 def _says(exc: ProviderError, words) -> bool:
-    return exc.status in (None, 500) and any(word in exc.message.lower() for word in words)
+    return any(word in exc.message.lower() for word in words)
 
 
 def _direct(node, name: str) -> str:
