@@ -1,11 +1,14 @@
-"""SOAP plumbing shared by the SOAP simulators (VeraCore, Midnight, Presswise): a safe
-parser for what clients send, local-name look-ups (namespaces differ per tenant and per
-client library), envelopes and faults. Provider-neutral: each simulator keeps its own
-operations, validation and state."""
+"""SOAP plumbing shared by the SOAP simulators (VeraCore, Midnight, Presswise): envelope
+reading on top of ``xml_bodies.read_xml`` (the sandbox's safe parser), local-name look-ups
+(namespaces differ per tenant and per client library), answers and faults (SOAP 1.1 faults
+are ``xml_bodies.soap_fault``; SOAP 1.2 for VeraCore's second binding). Provider-neutral:
+each simulator keeps its own operations, validation and state."""
 from __future__ import annotations
 
 from flask import Response
 from lxml import etree
+
+from .xml_bodies import BadXML, read_xml, soap_fault
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -15,20 +18,16 @@ class SoapRequestError(Exception):
     """The request is not a SOAP envelope we can read (answered as a soap:Client fault)."""
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def parse_envelope(raw: bytes) -> tuple[etree._Element | None, etree._Element, str]:
     """(Header or None, the Body's first element, envelope namespace)."""
     if not raw or not raw.strip():
         raise SoapRequestError("Request body is empty.")
-    if b"<!ENTITY" in raw or b"<!DOCTYPE" in raw:
+    if b"<!DOCTYPE" in raw:
         raise SoapRequestError("DTDs are not allowed in SOAP messages.")
     try:
-        root = etree.fromstring(raw, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise SoapRequestError(f"The request is not well-formed XML: {exc.msg}") from None
+        root = read_xml(raw)
+    except BadXML as exc:
+        raise SoapRequestError(f"The request is not accepted: {exc}") from None
     if local(root) != "Envelope":
         raise SoapRequestError("The root element is not a SOAP Envelope.")
     namespace = etree.QName(root).namespace or SOAP11
@@ -85,7 +84,9 @@ def respond(body: etree._Element, soap_ns: str = SOAP11, status: int = 200) -> R
 
 
 def fault(code: str, message: str, soap_ns: str = SOAP11, status: int = 500) -> Response:
-    """A SOAP 1.1 fault (``soap:Client`` / ``soap:Server``) as ASMX sends it: HTTP 500."""
+    """A fault (``soap:Client`` / ``soap:Server``) as ASMX sends it: HTTP 500."""
+    if soap_ns == SOAP11:
+        return soap_fault(message, code=f"soap:{code}", status=status, detail="")
     node = etree.Element(f"{{{soap_ns}}}Fault")
     etree.SubElement(node, "faultcode").text = f"soap:{code}"
     etree.SubElement(node, "faultstring").text = message
