@@ -1,5 +1,5 @@
 """Test-side handle on a Midnight simulator tenant (contract: sandbox/shipstation/testing.py).
-``hub_settings``: the settings a generic order needs at the hub (a known customer id on the
+``PUSH_SETTINGS``: the settings a generic order needs at the hub (a known customer id on the
 user, a default service on the account)."""
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import requests
 
 TIMEOUT = 10
 
+PUSH_SETTINGS = {"account": {"default_service_id": "500"}, "site_user": {"external_id": "1001"}}
+
 
 @dataclass
 class SimAccount:
@@ -17,7 +19,6 @@ class SimAccount:
     token: str
 
     provider_key = "midnight"
-    hub_settings = {"account": {"default_service_id": "500"}, "site_user": {"external_id": "1001"}}
 
     @property
     def credentials(self) -> dict:

@@ -1,5 +1,5 @@
 """Test-side handle on a PressWise simulator login (contract: sandbox/shipstation/testing.py).
-``hub_settings``: the site MISID every generic order needs at the hub."""
+``PUSH_SETTINGS``: the site MISID every generic order needs at the hub."""
 from __future__ import annotations
 
 import re
@@ -10,6 +10,8 @@ import requests
 
 TIMEOUT = 10
 
+PUSH_SETTINGS = {"site": {"mis_id": "1001"}}  # a customer the simulator knows
+
 
 @dataclass
 class SimAccount:
@@ -19,7 +21,6 @@ class SimAccount:
     code: str
 
     provider_key = "presswise"
-    hub_settings = {"site": {"mis_id": "1001"}}
 
     @property
     def credentials(self) -> dict:

@@ -1,5 +1,5 @@
 """Test-side handle on a VeraCore simulator user (see sandbox/shipstation/testing.py for the
-contract the provider-neutral suites rely on). ``hub_settings`` are the per-entity settings
+contract the provider-neutral suites rely on). ``PUSH_SETTINGS``: the per-entity settings
 the hub needs so a generic order pushes (the offer every test product is ordered as)."""
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ FIXTURE_OFFERS = [{"ID": "OFFER-1", "Description": "Business cards", "DefaultPri
                    "Category": {"ID": "CAT-1", "Description": "Stationery"}},
                   {"ID": "OFFER-2", "Description": "Flyers", "DefaultPrice": "45.00"}]
 
+PUSH_SETTINGS = {"product": {"offer_id": "OFFER-1"}}  # the offer every test product is ordered as
+
 
 @dataclass
 class SimAccount:
@@ -21,7 +23,6 @@ class SimAccount:
     password: str
 
     provider_key = "veracore"
-    hub_settings = {"product": {"offer_id": "OFFER-1"}}
 
     @property
     def credentials(self) -> dict:

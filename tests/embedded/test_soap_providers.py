@@ -37,7 +37,7 @@ class World:
         testing = importlib.import_module(f"sandbox.{key}.testing")
         self.key = key
         self.sim = testing.create_account(f"{sandbox}/{key}", **(sim_options or {}))
-        self.hub_settings = {k: dict(v) for k, v in self.sim.hub_settings.items()}
+        self.hub_settings = {k: dict(v) for k, v in testing.PUSH_SETTINGS.items()}
         self.admin = factory.admin(email=f"soap-{uuid.uuid4().hex[:6]}@example.test", is_super=True)
         self.site = factory.site()
         result = save_account(None, company_id=self.admin.company_id, name=f"{key} account", provider_key=key,
