@@ -35,7 +35,7 @@ from ..base import Capabilities, DemoAccount, Provider, parse_status_lines
 from ..context import ItemPushResult, OrderContext, PushResult, StatusUpdate
 from ..errors import ProviderAuthError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..ratelimit import RateLimit
+from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 from ..soap import AUTH_FAULT_WORDS, check_fault, element, envelope, local, post, text_of
 from ..xml import parse_xml
 from . import mapping
@@ -92,6 +92,12 @@ class Midnight(Provider):
     @property
     def namespace(self) -> str:
         return (self.settings.get("namespace") or DEFAULT_NAMESPACE).strip()
+
+    def limiter(self) -> SharedRateLimiter | None:
+        """No rate-limit headers to re-align on: pace over a slightly longer window."""
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
 
     def check_response(self, response) -> None:
         check_fault(response)  # a token refused as a fault is an auth error, never retried

@@ -32,7 +32,7 @@ from ..base import Capabilities, DemoAccount, Provider
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderAuthError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..ratelimit import RateLimit
+from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 from ..soap import AUTH_FAULT_WORDS, check_fault, envelope, from_dict, local, post, text_of
 from . import mapping
 
@@ -94,6 +94,12 @@ class Presswise(Provider):
         if found is None and str(remote_status or "").strip().lower().startswith("exception"):
             return "On Hold"  # "Exception: <reason>"
         return found
+
+    def limiter(self) -> SharedRateLimiter | None:
+        """No rate-limit headers to re-align on: pace over a slightly longer window."""
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
 
     def check_response(self, response) -> None:
         check_fault(response)  # the fault variant of a refused login is an auth error too

@@ -34,7 +34,7 @@ from ..base import Capabilities, DemoAccount, Provider, RemoteCategory, RemotePr
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderError, ProviderRejected, ProviderResponseError, ProviderTransientError, in_body
 from ..fields import Field, schema
-from ..ratelimit import RateLimit
+from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 from ..soap import check_fault, element, envelope, from_dict, local, post, text_of
 from . import mapping
 
@@ -90,6 +90,12 @@ class VeraCore(Provider):
     repush = "noop"
     repush_note = 'VeraCore refuses a second order with the same ID ("already exists"); the hub then looks it up and shows it pushed (orders cannot be updated through the service).'
     rate_limit = RateLimit(limit=120, window_seconds=60)
+
+    def limiter(self) -> SharedRateLimiter | None:
+        """No rate-limit headers to re-align on: pace over a slightly longer window."""
+        if self.rate_limit is None or self.redis is None:
+            return None
+        return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
 
     def check_response(self, response) -> None:
         """A fault (in a 200 or a 500) in VeraCore's words; soap:Server faults are final
