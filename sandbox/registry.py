@@ -13,6 +13,8 @@ SIMULATORS: list[str] = [
     "sandbox.shipstation",
     "sandbox.tflow",
     "sandbox.streamlive",
+    "sandbox.siteflow",
+    "sandbox.printos_box",
 ]
 
 

@@ -201,6 +201,8 @@ class Provider:
     repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
     repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
+    # Shown on the order tab next to the external status (e.g. a provider that reports none).
+    status_note: ClassVar[str] = ""
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
 
     def __init_subclass__(cls, **kwargs):
@@ -380,6 +382,12 @@ class Provider:
     def process_webhook(self, payload: bytes):
         """StatusUpdate objects for a stored webhook event (may call the provider)."""
         raise NotImplementedError
+
+    @classmethod
+    def webhook_instructions(cls, webhook_url: str, webhook_token: str) -> dict | None:
+        """What an admin pastes at the provider when webhooks are set up by hand there
+        (method, url, headers, template, events); None when there is nothing to paste."""
+        return None
 
     def subscribe_webhook(self, target_url: str) -> dict:
         """Register ``target_url`` at the provider (webhook_subscribe providers)."""

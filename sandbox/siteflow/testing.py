@@ -1,0 +1,68 @@
+"""Test-side handle on a Site Flow simulator account (contract: sandbox/shipstation/testing.py).
+
+Note for provider-neutral suites: the hub refuses a Site Flow push of an item without a
+"Site Flow SKU" product setting, so suites that push generic orders need that setting."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import requests
+
+TIMEOUT = 10
+
+
+@dataclass
+class SimAccount:
+    api_base: str       # e.g. http://127.0.0.1:5001/siteflow
+    token: str
+    secret: str
+    destination: str
+
+    provider_key = "siteflow"
+
+    @property
+    def credentials(self) -> dict:
+        return {"access_key": self.token, "secret": self.secret, "server": "custom", "base_url": self.api_base,
+                "custom_signing": "native", "destination": self.destination,
+                "non_integrated_shipping_name": "courier"}
+
+    @property
+    def secrets(self) -> list[str]:
+        return [self.secret]
+
+    def control(self, method: str, path: str, **payload) -> dict:
+        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"token": self.token},
+                                    json={"token": self.token, **payload}, timeout=TIMEOUT)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict:
+        raw = self.control("GET", "stats")
+        return {"orders": raw["orders"], "duplicates": raw["duplicates"], "rate_limited": raw["rate_limited"],
+                "requests": raw["requests"]}
+
+    def order_numbers(self) -> list[str]:
+        return self.control("GET", "stats")["source_order_ids"]
+
+    def seed(self) -> None:
+        """SKUs exist from the start (the built-in table); nothing else to seed."""
+
+    def add_trigger(self, url: str, headers: dict, template: str, events=()) -> dict:
+        return self.control("POST", "triggers", url=url, headers=headers, template=template, events=list(events))
+
+    def advance(self, order_id: str, status: str, **shipment) -> dict:
+        return self.control("POST", f"orders/{order_id}/advance", status=status, shipment=shipment or None)
+
+    def ship(self, external_id: str) -> dict:
+        return self.advance(str(external_id), "shipped")
+
+
+def create_account(api_base: str, *, rate_limit: int = 3000, window_seconds: float = 60.0) -> SimAccount:
+    token, secret = f"tok-{uuid.uuid4().hex[:12]}", f"secret-{uuid.uuid4().hex}"
+    destination = f"psp-{uuid.uuid4().hex[:6]}"
+    response = requests.post(f"{api_base}/_sim/accounts", json={
+        "token": token, "secret": secret, "destinations": [destination], "rate_limit": rate_limit,
+        "window_seconds": window_seconds}, timeout=TIMEOUT)
+    response.raise_for_status()
+    return SimAccount(api_base.rstrip("/"), token, secret, destination)
