@@ -47,10 +47,12 @@ def register(bp: Blueprint) -> None:
     @bp.get("/_sim/stats")
     def sim_stats():
         account = _account({})
-        return jsonify({"orders": len(account.orders), "duplicates": account.duplicates,
+        sources = [o["orderData"]["sourceOrderId"] for o in account.orders.values()]
+        return jsonify({"orders": len(account.orders), "duplicates": len(sources) - len(set(sources)),
+                        "duplicate_rejections": account.duplicates,
                         "submission_errors": len(account.submission_errors), "requests": account.requests,
                         "rate_limited": account.rate_limited, "triggers": len(account.triggers),
-                        "source_order_ids": [o["orderData"]["sourceOrderId"] for o in account.orders.values()]})
+                        "source_order_ids": sources})
 
     @bp.post("/_sim/triggers")
     def sim_add_trigger():

@@ -24,7 +24,7 @@ class SimAccount:
     @property
     def credentials(self) -> dict:
         return {"access_key": self.token, "secret": self.secret, "server": "custom", "base_url": self.api_base,
-                "custom_signing": "native", "destination": self.destination,
+                "destination": self.destination,
                 "non_integrated_shipping_name": "courier"}
 
     @property

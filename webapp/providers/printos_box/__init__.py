@@ -53,7 +53,7 @@ class PrintOSBox(Provider):
         Field("server", "Server", type="choice", default="production", choices=(
             ("production", "Production (printos.api.hp.com)"), ("staging", "Staging (stage.printos.api.hp.com)"),
             ("custom", "Custom URL"))),
-        Field("base_url", "Custom server URL", type="url", help="Only with Server = Custom URL (ends in /box)."),
+        Field("base_url", "Custom server URL", type="url", help="Required with Server = Custom URL; when set it replaces the server's host (ends in /box)."),
     )
     account_settings = schema(
         Field("reply_to", "Reply-to e-mail", max_length=200, regex=r"[^@\s]+@[^@\s]+",
@@ -71,12 +71,10 @@ class PrintOSBox(Provider):
     @property
     def base_url(self) -> str:
         server = self.credentials_values.get("server") or "production"
-        if server == "custom":
-            url = self.credentials_values.get("base_url")
-            if not url:
-                raise ProviderConfigError("Server is Custom URL but no Custom server URL is set.")
-            return url
-        return SERVERS.get(server, SERVERS["production"])
+        url = self.credentials_values.get("base_url")
+        if server == "custom" and not url:
+            raise ProviderConfigError("Server is Custom URL but no Custom server URL is set.")
+        return url or SERVERS.get(server, SERVERS["production"])
 
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values

@@ -61,6 +61,11 @@ def parse_error(response: requests.Response) -> tuple[str, dict]:
         return (text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"), {}
     if not isinstance(body, dict):
         return f"HTTP {response.status_code}", {}
+    message, fields = parse_error_body(body)
+    return message or f"HTTP {response.status_code}", fields
+
+
+def parse_error_body(body: dict) -> tuple[str, dict]:
     error = body.get("error")
     if isinstance(error, dict):
         fields = {}
@@ -70,11 +75,11 @@ def parse_error(response: requests.Response) -> tuple[str, dict]:
                 fields.update({str(k): v for k, v in detail.items()})
             elif isinstance(detail, list):
                 fields[""] = [str(d.get("message", d)) if isinstance(d, dict) else str(d) for d in detail]
-        return str(error.get("message") or error.get("name") or f"HTTP {response.status_code}"), fields
+        return str(error.get("message") or error.get("name") or ""), fields
     for key in ("message", "error"):
         if isinstance(body.get(key), str) and body[key]:
             return body[key], {}
-    return f"HTTP {response.status_code}", {}
+    return "Site Flow refused the request.", {}
 
 
 def rate_limit_pause(response: requests.Response) -> float | None:
@@ -109,12 +114,10 @@ class SiteFlow(Provider):
             ("production", "Production (pro-api.oneflowcloud.com)"),
             ("printos", "PrintOS gateway – production"),
             ("printos_staging", "PrintOS gateway – staging"),
-            ("custom", "Custom URL"))),
+            ("custom", "Custom URL (native signing)"))),
         Field("base_url", "Custom server URL", type="url",
-              help="Only with Server = Custom URL: the address in front of /api (e.g. a regional host)."),
-        Field("custom_signing", "Custom server signing", type="choice", default="native", choices=(
-            ("native", "Site Flow native (x-oneflow-*)"), ("printos", "PrintOS gateway (x-hp-hmac-*)")),
-              help="Only with Server = Custom URL."),
+              help="The address in front of /api. Required with Server = Custom URL (native signing); when set "
+                   "with a PrintOS server it replaces that host and keeps PrintOS signing."),
         Field("destination", "Destination", required=True, max_length=200,
               help="The PSP account (customer) name that produces the orders, as shown in Site Flow."),
         Field("non_integrated_shipping_name", "Non-Integrated Shipping Name", max_length=100,
@@ -152,17 +155,15 @@ class SiteFlow(Provider):
 
     @property
     def base_url(self) -> str:
-        if self.server == "custom":
-            url = self.credentials_values.get("base_url")
-            if not url:
-                raise ProviderConfigError("Server is Custom URL but no Custom server URL is set.")
-            return url
-        return SERVERS.get(self.server, SERVERS["production"])
+        url = self.credentials_values.get("base_url")
+        if self.server == "custom" and not url:
+            raise ProviderConfigError("Server is Custom URL but no Custom server URL is set.")
+        return url or SERVERS.get(self.server, SERVERS["production"])
 
     @property
     def gateway(self) -> bool:
-        return self.server in ("printos", "printos_staging") or (
-            self.server == "custom" and self.credentials_values.get("custom_signing") == "printos")
+        """The signer follows the Server setting: PrintOS gateway servers sign x-hp-hmac-*."""
+        return self.server in ("printos", "printos_staging")
 
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
@@ -184,7 +185,7 @@ class SiteFlow(Provider):
         return DemoAccount(
             name="HP Site Flow (sandbox)", live_on=("city-council",),
             credentials={"access_key": "demo-token", "secret": "demo-secret", "server": "custom",
-                         "base_url": f"{sandbox_url.rstrip('/')}/siteflow", "custom_signing": "native",
+                         "base_url": f"{sandbox_url.rstrip('/')}/siteflow",
                          "destination": "demo-psp", "non_integrated_shipping_name": "courier"},
             settings={"submission_mode": "sync"},
             product_settings={sku: {"siteflow_sku": remote} for sku, remote in skus.items()})
@@ -225,6 +226,9 @@ class SiteFlow(Provider):
                 if found is not None:
                     return found
             raise
+        if isinstance(body, dict) and body.get("success") is False:  # a refusal inside a 2xx answer
+            message, fields = parse_error_body(body)
+            raise ProviderRejected(message, status=200, field_errors=fields)
         order = body.get("order") if isinstance(body, dict) else None
         if not isinstance(order, dict) or not order.get("_id"):
             raise ProviderResponseError("Site Flow accepted the order but did not return it (no order._id).")
