@@ -317,6 +317,11 @@ class SiteFlow(Provider):
                 raise
             yield from mapping.status_updates(order, ref.idempotency_key)
 
+    @classmethod
+    def map_status(cls, remote_status: str | None) -> str | None:
+        text = str(remote_status or "").strip().lower()
+        return super().map_status("submission error" if text.startswith("submission error") else text)
+
     # ---- triggers (webhooks) --------------------------------------------------------
     @staticmethod
     def trigger_token(webhook_token: str) -> str:
