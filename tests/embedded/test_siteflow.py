@@ -195,3 +195,26 @@ def test_async_submission_error_arrives_by_trigger(factory, siteflow, run_worker
     assert push.state == "pushed" and push.checkpoint == {"order_id": push.external_id}
     assert push.external_status.startswith("submission error") and "NOT-A-SKU" in push.external_status
     assert order.items[0].status == "On Hold"
+
+
+@pytest.mark.parametrize("provider_key,site_slug,sku,method", [
+    ("siteflow", "city-council", "CC-LFT-A5", "Local Pickup"), ("siteflow", "city-council", "CC-BC-STD", "UPS Ground"),
+    ("printos_box", "promo-shop", "PR-STK-CIR", "UPS Ground")])
+def test_hp_demo_accounts_push_green(app_ctx, sandbox, factory, run_worker, provider_key, site_slug, sku, method):
+    from webapp.embedded.demo import setup_demo_accounts
+    from webapp.models import Product, ProviderAccount, ShippingMethod, Site
+    from webapp.storefront.demo import seed_demo
+
+    seed_demo()
+    setup_demo_accounts(sandbox)
+    site = Site.query.filter_by(slug=site_slug).one()
+    account = ProviderAccount.query.filter_by(provider_key=provider_key).one()
+    product = Product.query.filter_by(site_id=site.id, sku=sku).one()
+    shipping = ShippingMethod.query.filter_by(site_id=site.id, name=method).one()
+    order = factory.order(site, items=[{"approval": "approved", "sku": sku, "product_id": product.id,
+                                        "shipping_method_id": shipping.id, "shipping_method_name": method,
+                                        "files": [("upload", "ready")]}])
+    uc.mark_paid(order, "ops@example.test")
+    run_worker()
+    push = _push(order, account)
+    assert push.state == "pushed", push.errors
