@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import requests
 
 TIMEOUT = 10
+# Entity settings a hub push needs for this simulator (a SKU of its built-in table).
+PUSH_SETTINGS = {"product": {"siteflow_sku": "BC-100"}}
 
 
 @dataclass
@@ -50,6 +52,11 @@ class SimAccount:
 
     def add_trigger(self, url: str, headers: dict, template: str, events=()) -> dict:
         return self.control("POST", "triggers", url=url, headers=headers, template=template, events=list(events))
+
+    def add_webhook(self, instructions: dict) -> dict:
+        """Configure a trigger from the hub's ``webhook_instructions`` (what the account page shows)."""
+        return self.add_trigger(instructions["url"], instructions["headers"], instructions["template"],
+                                instructions["events"])
 
     def advance(self, order_id: str, status: str, **shipment) -> dict:
         return self.control("POST", f"orders/{order_id}/advance", status=status, shipment=shipment or None)
