@@ -15,7 +15,9 @@ Contract: providers-part1.md §3, "simulator must" §3.4 item by item:
    ``POST /_sim/folders/<id>/advance`` (status, preflightStatus).
 5. ``GET /api/partner/substrate`` (array) and ``GET /api/partner/flow`` (``{items: [...]}``).
 
-Errors are ``{"error", "message"}`` JSON (Box's shape is undocumented). Built-in demo key pair:
+Errors are ``{"error", "message"}`` JSON (Box's shape is undocumented). Box documents no rate
+limit, so none is enforced unless ``BOX_RATE_LIMIT = (limit, window_seconds)`` is configured
+(then 429 with Retry-After). Built-in demo key pair:
 ``demo-key`` / ``demo-secret``.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ DEFAULT_CONFIG = {
     "BOX_ACCOUNTS": {"demo-key": "demo-secret"},
     "BOX_REQUIRE_ALGORITHM": False,
     "BOX_AUTH_FAILURE_STATUS": 401,
+    "BOX_RATE_LIMIT": None,
 }
 
 

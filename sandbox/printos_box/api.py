@@ -72,12 +72,14 @@ def install_hooks(bp: Blueprint) -> None:
         account = authenticate()
         g.box_account = account
         set_credential(account.key)
-        decision = state().rt.limiter.hit(account.key, account.rate_limit, account.window_seconds)
+        decision = None
+        if account.rate_limit:
+            decision = state().rt.limiter.hit(account.key, account.rate_limit, account.window_seconds)
         with state().lock:
             account.requests += 1
-            if not decision.allowed:
+            if decision is not None and not decision.allowed:
                 account.rate_limited += 1
-        if not decision.allowed:
+        if decision is not None and not decision.allowed:
             return body_response(429, {"error": "TooManyRequests", "message": "Too many requests."},
                                  {"Retry-After": str(decision.reset_seconds)})
         return None
@@ -207,7 +209,7 @@ def register(bp: Blueprint) -> None:
 
 
 def register_control(bp: Blueprint) -> None:
-    """``POST _sim/accounts {key, secret, rate_limit?, window_seconds?}``, ``GET _sim/stats?key=``,
+    """``POST _sim/accounts {key, secret}``, ``GET _sim/stats?key=``,
     ``POST _sim/folders/<id>/advance {status?, preflightStatus?}``,
     ``POST _sim/files/<id>/advance {status?, lastAction?}``."""
 
@@ -222,7 +224,7 @@ def register_control(bp: Blueprint) -> None:
         p = control_payload()
         if not p.get("key") or not p.get("secret"):
             raise ControlError(400, "key and secret are required")
-        account = state().add_account(str(p["key"]), str(p["secret"]), p.get("rate_limit"), p.get("window_seconds"))
+        account = state().add_account(str(p["key"]), str(p["secret"]))
         return jsonify({"key": account.key}), 201
 
     @bp.get("/_sim/stats")

@@ -21,7 +21,7 @@ def new_id() -> str:
 class Account:
     key: str
     secret: str
-    rate_limit: int = 100_000
+    rate_limit: int | None = None      # Box documents no rate limit: none unless configured
     window_seconds: float = 60.0
     folders: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
@@ -37,19 +37,19 @@ class BoxState:
         self.require_algorithm = bool(config.get("BOX_REQUIRE_ALGORITHM", False))
         self.auth_failure_status = int(config.get("BOX_AUTH_FAILURE_STATUS", 401))
         self.uploads: dict[str, bytes] = {}
+        self.rate_limit = config.get("BOX_RATE_LIMIT")  # (limit, window_seconds) or None
+
         for key, secret in (config.get("BOX_ACCOUNTS") or {}).items():
             self.add_account(key, secret)
 
-    def add_account(self, key: str, secret: str, rate_limit=None, window_seconds=None) -> Account:
+    def add_account(self, key: str, secret: str) -> Account:
         with self.lock:
             account = self.accounts.get(key)
             if account is None:
                 account = self.accounts[key] = Account(key, secret)
             account.secret = secret
-            if rate_limit:
-                account.rate_limit = int(rate_limit)
-            if window_seconds:
-                account.window_seconds = float(window_seconds)
+            if self.rate_limit:
+                account.rate_limit, account.window_seconds = int(self.rate_limit[0]), float(self.rate_limit[1])
             self.rt.limiter.reset(key)
             return account
 

@@ -49,8 +49,9 @@ class SimAccount:
 
 
 def create_account(api_base: str, *, rate_limit: int = 100_000, window_seconds: float = 60.0) -> SimAccount:
+    """``rate_limit`` is accepted for the shared contract but Box documents none: the simulator
+    enforces one only with ``BOX_RATE_LIMIT`` (the hub still paces itself by its own limiter)."""
     key, secret = f"key-{uuid.uuid4().hex[:12]}", f"secret-{uuid.uuid4().hex}"
-    response = requests.post(f"{api_base}/_sim/accounts", json={
-        "key": key, "secret": secret, "rate_limit": rate_limit, "window_seconds": window_seconds}, timeout=TIMEOUT)
+    response = requests.post(f"{api_base}/_sim/accounts", json={"key": key, "secret": secret}, timeout=TIMEOUT)
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), key, secret)

@@ -110,3 +110,12 @@ def test_status_progression_by_test_hooks(box):
 def test_accounts_do_not_see_each_other(box, sandbox_url):
     folder = box.call("POST", "/api/partner/folder", {"name": "mine"}).json()
     assert Box(sandbox_url).call("GET", f"/api/partner/folder/{folder['_id']}").status_code == 404
+
+
+def test_no_rate_limit_unless_configured():
+    base, stop = run_sandbox({"BOX_RATE_LIMIT": (2, 60)})
+    try:
+        box = Box(base)
+        assert [box.call("GET", "/api/partner/flow").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        stop()
