@@ -73,3 +73,14 @@ def create_account(api_base: str, *, rate_limit: int = 3000, window_seconds: flo
         "window_seconds": window_seconds}, timeout=TIMEOUT)
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), token, secret, destination)
+
+
+DEMO_TOKEN = "demo-token"  # the simulator's built-in demo account (see sandbox/siteflow/__init__.py)
+
+
+def demo_webhook(sandbox_url: str, instructions: dict) -> None:
+    """Demo: add the hub's trigger to the demo account, as an admin would paste it in Site Flow (once)."""
+    api = f"{sandbox_url.rstrip('/')}/siteflow/_sim"
+    account = SimAccount(f"{sandbox_url.rstrip('/')}/siteflow", DEMO_TOKEN, "", "demo-psp")
+    requests.delete(f"{api}/triggers", params={"token": DEMO_TOKEN}, timeout=TIMEOUT).raise_for_status()
+    account.add_webhook(instructions)

@@ -218,3 +218,26 @@ def test_hp_demo_accounts_push_green(app_ctx, sandbox, factory, run_worker, prov
     run_worker()
     push = _push(order, account)
     assert push.state == "pushed", push.errors
+
+
+def test_demo_site_flow_trigger_is_wired_and_brings_tracking(app_ctx, sandbox, factory, run_worker, hub_url):
+    from webapp.embedded.demo import setup_demo_accounts
+    from webapp.models import Product, ProviderAccount, Site
+    from webapp.storefront.demo import seed_demo
+
+    seed_demo()
+    setup_demo_accounts(sandbox, hub_url)
+    setup_demo_accounts(sandbox, hub_url)  # idempotent: still one trigger
+    site = Site.query.filter_by(slug="city-council").one()
+    account = ProviderAccount.query.filter_by(provider_key="siteflow").one()
+    product = Product.query.filter_by(site_id=site.id, sku="CC-POS-A3").one()
+    order = _order(factory, site, product)
+    uc.mark_paid(order, "ops@example.test")
+    run_worker()
+    push = _push(order, account)
+    fired = requests.post(f"{sandbox}/siteflow/_sim/orders/{push.external_id}/advance", timeout=10,
+                          json={"status": "shipped", "shipment": {"shipmentIndex": 0, "trackingNumber": "1ZDEMO"}}).json()
+    assert [d["status"] for f in fired["fired"] for d in f["deliveries"]] == [202]
+    run_worker()
+    db.session.expire_all()
+    assert order.items[0].tracking_number == "1ZDEMO" and order.items[0].status == "Shipped"

@@ -260,7 +260,7 @@ class Provider:
             "rate_limit": asdict(cls.rate_limit) if cls.rate_limit else None,
             "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
             **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
-            "status_map": cls.status_map,
+            "status_map": cls.status_map, "status_note": cls.status_note,
             "core_requirements": [r.describe() for r in cls.core_requirements],
         }
 
