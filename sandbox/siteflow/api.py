@@ -14,7 +14,6 @@ from . import orders
 from .state import KEY, Account, new_id, state
 
 _ALGORITHMS = {"SHA256": hashlib.sha256, "SHA1": hashlib.sha1}
-_ID = re.compile(r"[A-Za-z0-9_\-]{1,100}")
 
 
 class ApiError(Exception):
@@ -241,7 +240,3 @@ def register(bp: Blueprint) -> None:
     @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])
     def unknown(anything):
         raise ApiError(404, f"Cannot {request.method} /{anything}", "NotFound")
-
-
-def order_id_ok(value: str) -> bool:
-    return bool(_ID.fullmatch(value))

@@ -15,8 +15,6 @@ from ..common import ControlError, control_payload
 from . import orders
 from .state import Trigger, state
 
-_FILES: dict[str, bytes] = {}
-
 
 def _account(payload: dict):
     token = payload.get("token") or request.args.get("token")
@@ -89,11 +87,11 @@ def register(bp: Blueprint) -> None:
 
     @bp.put("/_sim/files/<file_id>")
     def sim_upload(file_id):
-        _FILES[file_id] = request.get_data()
+        state().files[file_id] = request.get_data()
         return "", 200
 
     @bp.get("/_sim/files/<file_id>")
     def sim_download(file_id):
-        if file_id not in _FILES:
+        if file_id not in state().files:
             raise ControlError(404, "no such file")
-        return _FILES[file_id], 200, {"Content-Type": "application/pdf"}
+        return state().files[file_id], 200, {"Content-Type": "application/pdf"}

@@ -53,6 +53,7 @@ class SiteFlowState:
         self.rt = rt
         self.lock = rt.lock
         self.accounts: dict[str, Account] = {}
+        self.files: dict[str, bytes] = {}  # pre-signed upload targets (getpreupload)
         self.default_limit = int(config.get("SITEFLOW_RATE_LIMIT", DEFAULT_RATE_LIMIT))
         self.default_window = float(config.get("SITEFLOW_RATE_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS))
         self.sha256_only = bool(config.get("SITEFLOW_SHA256_ONLY", False))
