@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..common import SimulatorSpec, body_response, install_common
 from . import api
 from .state import KEY, BoxState
 
@@ -36,9 +36,14 @@ DEFAULT_CONFIG = {
 }
 
 
+def _rate_limited():
+    """A ``rate_limit_burst`` fault. Box's 429 is undocumented: the simulator names a 1 s wait."""
+    return body_response(429, {"error": "TooManyRequests", "message": "Too many requests."}, {"Retry-After": "1"})
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
+    install_common(bp, KEY, rate_limited_response=_rate_limited)
     api.install_hooks(bp)
     api.register_control(bp)
     api.register(bp)

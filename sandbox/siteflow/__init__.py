@@ -31,7 +31,7 @@ from flask import Blueprint
 
 from ..common import SimulatorSpec, install_common
 from . import api, control
-from .state import KEY, SiteFlowState
+from .state import KEY, SiteFlowState, state
 
 DEFAULT_CONFIG = {
     "SITEFLOW_ACCOUNTS": {"demo-token": {"secret": "demo-secret", "destinations": ["demo-psp"], "name": "demo-brand"}},
@@ -44,7 +44,19 @@ DEFAULT_CONFIG = {
 
 
 def _rate_limited():
-    return api.ApiError(429, "Rate limit exceeded.", "TooManyRequests").response()
+    """A ``rate_limit_burst`` fault: Site Flow's 429, with the caller's real window in the headers."""
+    response = api.ApiError(429, "Rate limit exceeded.", "TooManyRequests").response()
+    try:
+        acct = api.authenticate()
+    except api.ApiError:
+        return response
+    peek = state().rt.limiter.peek(acct.token, acct.rate_limit, acct.window_seconds)
+    response.headers.update({"x-ratelimit-limit": str(peek.limit), "x-ratelimit-remaining": "0",
+                             "x-ratelimit-reset": str(peek.reset_seconds)})
+    with state().lock:
+        acct.requests += 1
+        acct.rate_limited += 1
+    return response
 
 
 def create_blueprint() -> Blueprint:

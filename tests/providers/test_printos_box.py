@@ -53,7 +53,8 @@ def test_one_folder_per_order_and_one_file_per_url_each_checkpointed():
     assert [(f["url"], f["folderId"], f["copies"]) for f in files] == [
         ("https://files.example.test/1.pdf", "f1", 250), ("https://f.test/a.pdf", "f1", 250),
         ("https://f.test/b.pdf", "f1", 250)]
-    assert saved == {"folder_id": "f1", "file:W-1001-1:1": "x1", "file:W-1001-2:1": "x2", "file:W-1001-2:2": "x3"}
+    assert saved == {"folder_unanswered": True, "folder_id": "f1", "file:W-1001-1:1": "x1", "file:W-1001-2:1": "x2",
+                     "file:W-1001-2:2": "x3"}
     assert result.external_id == "f1" and [i.external_id for i in result.items] == ["x1", "x2,x3"]
 
 
@@ -71,6 +72,33 @@ def test_retry_after_a_failed_file_reuses_the_folder_and_adds_only_what_is_missi
     result = PrintOSBox(CREDS, {}).push_order(retry)
     assert [json.loads(c.request.body)["url"] for c in responses.calls] == ["https://f.test/a.pdf", "https://f.test/b.pdf"]
     assert result.external_id == "f1"
+
+
+@responses.activate
+def test_an_unanswered_folder_create_is_not_repeated_blindly():
+    import requests
+
+    responses.post(f"{API}/folder", body=requests.exceptions.ReadTimeout("no answer"))
+    ctx, saved = _ctx()
+    with pytest.raises(pe.ProviderTimeout):
+        PrintOSBox(CREDS, {}).push_order(ctx)
+    retry = contexts.order(items=ctx.items, external_number="W-1001-ES4", checkpoint=dict(ctx.checkpoint))
+    with pytest.raises(pe.ProviderRejected, match="may exist. Check Box"):
+        PrintOSBox(CREDS, {}).push_order(retry)
+    assert len(responses.calls) == 1  # the retry sent nothing
+    responses.replace(responses.POST, f"{API}/folder", json={"_id": "f2"})
+    responses.post(f"{API}/file", json={"_id": "x1"})
+    manual = contexts.order(items=ctx.items, external_number="W-1001-ES4", checkpoint=dict(retry.checkpoint))
+    assert PrintOSBox(CREDS, {}).push_order(manual).external_id == "f2"  # the admin's Push Order creates it
+
+
+@responses.activate
+def test_a_refused_folder_create_clears_the_marker():
+    responses.post(f"{API}/folder", status=400, json={"message": "name is required."})
+    ctx, saved = _ctx()
+    with pytest.raises(pe.ProviderRejected, match="name is required"):
+        PrintOSBox(CREDS, {}).push_order(ctx)
+    assert ctx.checkpoint["folder_unanswered"] is None
 
 
 def test_an_order_without_any_file_is_refused_before_any_request():

@@ -4,7 +4,8 @@ Facts: providers-part1.md §3. PrintOS HMAC (``x-hp-hmac-*``, SHA-256, "METHOD p
 path after the ``/box`` service prefix, no query). Box is a file inbox, not an order API: no
 shipping, no tracking, no idempotency key (folder names are not unique), so the folder id is
 checkpointed the moment it exists and every added file too — a retry adds only what is
-missing. Box reports folder/file state (e.g. ``ready``, preflight) but no production status:
+missing. A folder create that got no answer is not retried blindly (nothing could find the folder):
+the push stops with the reason and the admin's next Push Order creates it. Box reports folder/file state (e.g. ``ready``, preflight) but no production status:
 the order tab says so (``status_note``) and item statuses are never changed from Box.
 
 Assumptions:
@@ -23,7 +24,8 @@ from urllib.parse import urlsplit
 from ..auth import PrintOSHMAC
 from ..base import Capabilities, DemoAccount, Provider
 from ..context import ItemPushResult, OrderContext, PushResult, StatusUpdate
-from ..errors import ProviderAuthError, ProviderConfigError, ProviderRejected, ProviderResponseError
+from ..errors import (ProviderAuthError, ProviderConfigError, ProviderError, ProviderRejected,
+                      ProviderResponseError, ProviderTimeout)
 from ..fields import Field, schema
 from ..http import ProviderHTTP
 
@@ -114,13 +116,7 @@ class PrintOSBox(Provider):
             raise ProviderConfigError("No item of this order has a production file: PrintOS Box receives files only.")
         folder_id = ctx.checkpoint.get("folder_id") or ctx.existing_external_id
         if not folder_id:
-            folder = self.call("POST", "/api/partner/folder", json={k: v for k, v in {
-                "name": ctx.external_number, "from": self.settings.get("reply_to") or ctx.customer.email or None,
-                "to": self.settings.get("recipient") or None}.items() if v})
-            folder_id = folder.get("_id") if isinstance(folder, dict) else None
-            if not isinstance(folder_id, str) or not _ID.fullmatch(folder_id):
-                raise ProviderResponseError("Box created the folder but did not return its _id.")
-            ctx.remember("folder_id", folder_id)  # before any file: a retry reuses this folder
+            folder_id = self._create_folder(ctx)
         results = []
         for item in ctx.items:
             file_ids = []
@@ -145,6 +141,33 @@ class PrintOSBox(Provider):
                                           external_order_id=folder_id))
         return PushResult(external_id=folder_id, external_number=ctx.external_number, items=results,
                           external_status="files added")
+
+    def _create_folder(self, ctx: OrderContext) -> str:
+        """Box has no idempotency key and no folder look-up: when a create got no answer (timeout,
+        unreadable answer, worker killed), the folder may exist and nothing can find it. Rather than
+        risk a second folder, the next attempt stops with the reason; the Push Order after that
+        (the admin checked Box) creates it."""
+        if ctx.checkpoint.get("folder_unanswered"):
+            ctx.remember("folder_unanswered", None)
+            raise ProviderRejected(
+                f"An earlier attempt to create the Box folder {ctx.external_number!r} got no answer, and Box offers "
+                f"no way to look a folder up: it may exist. Check Box; if the folder is not there, click Push Order "
+                f"to create it.")
+        ctx.remember("folder_unanswered", True)
+        try:
+            folder = self.call("POST", "/api/partner/folder", json={k: v for k, v in {
+                "name": ctx.external_number, "from": self.settings.get("reply_to") or ctx.customer.email or None,
+                "to": self.settings.get("recipient") or None}.items() if v})
+        except (ProviderTimeout, ProviderResponseError):
+            raise  # sent, no usable answer: the marker stays
+        except ProviderError:
+            ctx.remember("folder_unanswered", None)  # Box answered (refused) or the request never left
+            raise
+        folder_id = folder.get("_id") if isinstance(folder, dict) else None
+        if not isinstance(folder_id, str) or not _ID.fullmatch(folder_id):
+            raise ProviderResponseError("Box created the folder but did not return its _id.")
+        ctx.remember("folder_id", folder_id)  # before any file: a retry reuses this folder
+        return folder_id
 
     # ---- status -------------------------------------------------------------------
     def fetch_status_updates(self, refs) -> Iterator[StatusUpdate]:
