@@ -16,6 +16,7 @@ from tests.resilience import harness
 from webapp.embedded.push import request_push
 from webapp.extensions import db
 from webapp.models import Order, OrderPush, ProviderExchange
+from webapp.providers.registry import all_providers
 from webapp.queue import get_queue
 
 TRUNCATED = json.dumps({"orderId": 1, "orderNumber": "X", "items": [{"lineItemKey": "a"}]})[:37]
@@ -35,7 +36,9 @@ BAD_ANSWERS = [
 def test_garbage_answers_turn_the_tab_red_and_lose_nothing(app, app_ctx, run_worker):
     base, stop_sandbox = run_sandbox()
     try:
-        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0)
+        # The scripted answers and expected words are ShipStation's (createorder's shape): one provider.
+        world = harness.build_world([base], sites=1, orders=1, ineligible_every=0,
+                                    providers=[all_providers()["shipstation"]])
         [account_id] = world.accounts
         sim, api = world.accounts[account_id], world.api_bases[account_id]
         order_id = world.eligible[0]
