@@ -38,6 +38,12 @@ class Corpus:
         return [a for answers in self.answers.values() for a in answers]
 
 
+def webhook_token(provider) -> str:
+    """The account webhook token the recorded deliveries were set up for (hand-configured webhooks
+    carry a value derived from it, e.g. Site Flow's trigger header)."""
+    return f"corpus-{provider.key}-token"
+
+
 def push_settings(provider_key: str) -> dict:
     """Entity settings every push to this provider needs (``PUSH_SETTINGS`` of its simulator's
     testing module, e.g. a required product mapping): {"product": {...}, "site_user": {...}}."""
@@ -157,7 +163,7 @@ def record(provider) -> Corpus:
         push = results.get("push_order")
         if not provider.capabilities.webhook_subscribe and hasattr(sim, "add_webhook"):
             # Webhooks set up by hand at the provider (Site Flow triggers): what the account page shows.
-            sim.add_webhook(provider.webhook_instructions(f"{hook_url}/hook", "corpus-webhook-token"))
+            sim.add_webhook(provider.webhook_instructions(f"{hook_url}/hook", webhook_token(provider)))
         if "process_webhook" in operations_for(provider) and push is not None and hasattr(sim, "ship"):
             if not provider.capabilities.webhook_subscribe and hasattr(sim, "set_webhook"):
                 sim.set_webhook(f"{hook_url}/hook")  # no subscription call: the URL is set up at the provider
