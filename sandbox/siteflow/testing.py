@@ -53,10 +53,9 @@ class SimAccount:
     def add_trigger(self, url: str, headers: dict, template: str, events=()) -> dict:
         return self.control("POST", "triggers", url=url, headers=headers, template=template, events=list(events))
 
-    def add_webhook(self, instructions: dict) -> dict:
-        """Configure a trigger from the hub's ``webhook_instructions`` (what the account page shows)."""
-        return self.add_trigger(instructions["url"], instructions["headers"], instructions["template"],
-                                instructions["events"])
+    def add_webhook(self, setup) -> dict:
+        """Configure a trigger from the hub's ``webhook_setup`` (what the account page shows)."""
+        return self.add_trigger(setup.url, {setup.header_name: setup.header_value}, setup.template)
 
     def advance(self, order_id: str, status: str, **shipment) -> dict:
         return self.control("POST", f"orders/{order_id}/advance", status=status, shipment=shipment or None)
@@ -78,9 +77,9 @@ def create_account(api_base: str, *, rate_limit: int = 3000, window_seconds: flo
 DEMO_TOKEN = "demo-token"  # the simulator's built-in demo account (see sandbox/siteflow/__init__.py)
 
 
-def demo_webhook(sandbox_url: str, instructions: dict) -> None:
+def demo_webhook(sandbox_url: str, setup) -> None:
     """Demo: add the hub's trigger to the demo account, as an admin would paste it in Site Flow (once)."""
     api = f"{sandbox_url.rstrip('/')}/siteflow/_sim"
     account = SimAccount(f"{sandbox_url.rstrip('/')}/siteflow", DEMO_TOKEN, "", "demo-psp")
     requests.delete(f"{api}/triggers", params={"token": DEMO_TOKEN}, timeout=TIMEOUT).raise_for_status()
-    account.add_webhook(instructions)
+    account.add_webhook(setup)

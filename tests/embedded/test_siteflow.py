@@ -157,10 +157,10 @@ def test_trigger_with_the_pasted_template_updates_the_item(factory, siteflow, ru
     # What the account page shows is what the admin pastes into Site Flow.
     login(account.admin)
     page = client.get(f"/preferences/embedded/accounts/{account.id}").get_data(as_text=True)
-    setup = SiteFlow.webhook_instructions(f"{hub_url}/webhooks/siteflow/{account.webhook_token}", account.webhook_token)
-    [(header, token)] = setup["headers"].items()
+    setup = SiteFlow.webhook_setup(f"{hub_url}/webhooks/siteflow/{account.webhook_token}", account.webhook_token)
+    header, token = setup.header_name, setup.header_value
     assert f"{header}: {token}" in page and "Shipment Shipped" in page and "order.orderData.status" in page
-    sim.add_trigger(setup["url"], setup["headers"], setup["template"], setup["events"])
+    sim.add_webhook(setup)
     fired = sim.advance(push.external_id, "shipped", shipmentIndex=0, trackingNumber="1ZTRIGGER")
     assert [d["status"] for f in fired["fired"] for d in f["deliveries"]] == [202]
     run_worker()
@@ -186,8 +186,8 @@ def test_async_submission_error_arrives_by_trigger(factory, siteflow, run_worker
     account, sim, product = siteflow(site, sku="NOT-A-SKU", submission_mode="async")
     account.settings = {**account.settings, "orders_url": f"{sim.api_base}/orders"}
     db.session.commit()
-    setup = SiteFlow.webhook_instructions(f"{hub_url}/webhooks/siteflow/{account.webhook_token}", account.webhook_token)
-    sim.add_trigger(setup["url"], setup["headers"], setup["template"], setup["events"])
+    setup = SiteFlow.webhook_setup(f"{hub_url}/webhooks/siteflow/{account.webhook_token}", account.webhook_token)
+    sim.add_webhook(setup)
     order = _order(factory, site, product)
     uc.mark_paid(order, "ops@example.test")
     run_worker()  # the push ("submitted"), then the submission-error trigger it caused

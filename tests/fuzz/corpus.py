@@ -163,7 +163,7 @@ def record(provider) -> Corpus:
         push = results.get("push_order")
         if not provider.capabilities.webhook_subscribe and hasattr(sim, "add_webhook"):
             # Webhooks set up by hand at the provider (Site Flow triggers): what the account page shows.
-            sim.add_webhook(provider.webhook_instructions(f"{hook_url}/hook", webhook_token(provider)))
+            sim.add_webhook(provider.webhook_setup(f"{hook_url}/hook", webhook_token(provider)))
         if "process_webhook" in operations_for(provider) and push is not None and hasattr(sim, "ship"):
             if not provider.capabilities.webhook_subscribe and hasattr(sim, "set_webhook"):
                 sim.set_webhook(f"{hook_url}/hook")  # no subscription call: the URL is set up at the provider

@@ -64,7 +64,8 @@ def hook_accounts(app_ctx):
         result = save_account(None, company_id=admin.company_id, name=f"{provider.name} hooks",
                               provider_key=provider.key, admin_id=admin.id, credentials=credentials, settings={})
         assert result.ok, result.errors
-        if corpus.webhooks and provider.webhook_instructions("", "") is not None:
+        setup = provider.webhook_setup("", "")
+        if corpus.webhooks and setup is not None and (setup.header_name or setup.template):
             result.account.webhook_token = webhook_token(provider)  # what the recorded trigger was set up with
             db.session.commit()
         out.append(Hook(provider, result.account.id, result.account.webhook_token, corpus))

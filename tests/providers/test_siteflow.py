@@ -210,14 +210,14 @@ def test_http_failures_are_typed(status, body, error):
 def test_trigger_needs_the_static_header_token_derived_from_the_webhook_token():
     from webapp.providers.base import WebhookAuthError
 
-    setup = SiteFlow.webhook_instructions("https://hub.test/webhooks/siteflow/tok123", "tok123")
-    [(header, value)] = setup["headers"].items()
+    setup = SiteFlow.webhook_setup("https://hub.test/webhooks/siteflow/tok123", "tok123")
+    header, value = setup.header_name, setup.header_value
     client = SiteFlow(CREDS, {})
     client.verify_webhook({header.upper(): value}, b"{}", "tok123")
     for headers in ({}, {header: value + "x"}, {header: SiteFlow.trigger_token("other")}):
         with pytest.raises(WebhookAuthError):
             client.verify_webhook(headers, b"{}", "tok123")
-    assert "{{order._id}}" in setup["template"] and "Shipment Shipped" in setup["events"]
+    assert "{{order._id}}" in setup.template and "Shipment Shipped" in setup.steps
 
 
 @responses.activate

@@ -268,7 +268,6 @@ def account(account_id):
         credentials=_display_rows(provider.credentials, account.credentials),
         settings=_display_rows(provider.account_settings, account.settings),
         sites=sites, exchanges=exchanges, webhook_url=_webhook_url(account),
-        webhook_setup=provider.webhook_instructions(_webhook_url(account), account.webhook_token),
         **_test_panel_context(account))
 
 

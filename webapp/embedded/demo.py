@@ -55,8 +55,8 @@ def _wire(admin: Admin, key: str, demo: DemoAccount, sandbox_url: str, hub_url: 
     webhook_url = f"{(hub_url or '').rstrip('/')}/webhooks/{key}/{account.webhook_token}"
     if demo.subscribe_webhook and hub_url:
         request_webhook_subscription(account, webhook_url)
-    setup = account.provider.webhook_instructions(webhook_url, account.webhook_token) if hub_url else None
-    if setup is not None:  # webhooks set up by hand at the provider: the simulator's demo does what an admin would
+    setup = account.provider.webhook_setup(webhook_url, account.webhook_token) if hub_url else None
+    if setup is not None and (setup.header_name or setup.template):  # pasted by hand: the simulator's demo does it
         _simulator_hook(key, "demo_webhook", sandbox_url, setup)
     seeded = _seed_simulator(key, sandbox_url)
     return {"account_id": account.id, "live_on": live, "simulator_seeded": seeded}

@@ -383,12 +383,6 @@ class Provider:
         """StatusUpdate objects for a stored webhook event (may call the provider)."""
         raise NotImplementedError
 
-    @classmethod
-    def webhook_instructions(cls, webhook_url: str, webhook_token: str) -> dict | None:
-        """What an admin pastes at the provider when webhooks are set up by hand there
-        (method, url, headers, template, events); None when there is nothing to paste."""
-        return None
-
     def subscribe_webhook(self, target_url: str) -> dict:
         """Register ``target_url`` at the provider (webhook_subscribe providers)."""
         raise NotImplementedError

@@ -69,6 +69,8 @@ class PrintOSBox(Provider):
     status_map: dict = {}  # Box has no production status to map
     status_note = "Box does not report production status"
     webhook_auth = "none"
+    repush = "noop"
+    repush_note = "A re-push reuses the order's folder and adds only files not added yet."
 
     @property
     def base_url(self) -> str:
@@ -81,8 +83,7 @@ class PrintOSBox(Provider):
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
         auth = PrintOSHMAC(creds.get("key", ""), creds.get("secret", ""), service_prefix=urlsplit(self.base_url).path)
-        return ProviderHTTP(self.base_url, auth=auth, secrets=self.secrets(), limiter=self.limiter(),
-                            timeout=self.timeout)
+        return super().build_http(auth=auth)
 
     def call(self, method: str, path: str, **kw):
         try:

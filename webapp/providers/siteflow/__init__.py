@@ -16,8 +16,7 @@ Assumptions (configurable where it matters):
 - [UNCERTAIN] Handlebars variable paths in the trigger template (field names are ours).
 - [PROPOSED] asynchronous submission (``orders.oneflow.io``) reports validation errors only by the
   "Order Submission Error" trigger; the push shows "submitted" until a trigger or a read says more.
-- The SKU picker: the framework has no remote-choice field yet, so Site Flow SKU is a text field;
-  ``list_skus()`` reads ``GET /api/sku`` for a future picker.
+- Site Flow SKU is a picker fed from ``GET /api/sku`` (``list_skus``), a typed-in SKU still accepted.
 """
 from __future__ import annotations
 
@@ -31,8 +30,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..auth import PrintOSHMAC, SiteFlowHMAC, hmac_hex
-from ..base import Capabilities, DemoAccount, Provider, WebhookAuthError, WebhookEnvelope
+from ..auth import PrintOSHMAC, SiteFlowHMAC
+from ..base import (Capabilities, DemoAccount, Provider, WebhookAuthError, WebhookEnvelope, WebhookSetup,
+                    static_header_token)
 from ..context import ItemPushResult, OrderContext, PushResult, StatusUpdate
 from ..errors import ProviderConfigError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
@@ -131,7 +131,7 @@ class SiteFlow(Provider):
               help="Used in asynchronous mode only (native servers)."),
     )
     product_settings = schema(
-        Field("siteflow_sku", "Site Flow SKU", required=True, max_length=200,
+        Field("siteflow_sku", "Site Flow SKU", required=True, max_length=200, picker="list_skus",
               help="The Site Flow product code (SKU) this product is produced as (Site Flow → Products → SKUs)."),
         Field("component_codes", "Component codes", max_length=200, default="Content",
               help="Comma list, one per production file in order (e.g. Cover, Text). Default: Content."),
@@ -146,6 +146,9 @@ class SiteFlow(Provider):
         "submission error": "On Hold",
     }
     webhook_auth = "static_token"
+    repush = "noop"
+    repush_note = ("Site Flow refuses a second order with the same sourceOrderId; the hub then looks the order "
+                   "up and shows it pushed.")
     rate_limit = RateLimit(limit=3000, window_seconds=60)
 
     # ---- construction -------------------------------------------------------------
@@ -172,8 +175,7 @@ class SiteFlow(Provider):
             auth = PrintOSHMAC(key, secret, service_prefix=urlsplit(self.base_url).path)
         else:
             auth = SiteFlowHMAC(key, secret, "SHA256")
-        return ProviderHTTP(self.base_url, auth=auth, secrets=self.secrets(), limiter=self.limiter(),
-                            timeout=self.timeout, error_parser=parse_error, rate_limit_observer=rate_limit_pause)
+        return super().build_http(auth=auth, error_parser=parse_error, rate_limit_observer=rate_limit_pause)
 
     @classmethod
     def demo_account(cls, sandbox_url: str) -> DemoAccount:
@@ -196,14 +198,14 @@ class SiteFlow(Provider):
             raise ProviderResponseError("Site Flow answered /api/order without a data list.")
         return f"Connected to HP Site Flow ({'PrintOS gateway' if self.gateway else 'native'} signing)."
 
-    def list_skus(self, limit: int = 500) -> list[dict]:
-        """SKUs for a picker on the product setting (code + product)."""
+    def list_skus(self, limit: int = 500) -> list[tuple[str, str]]:
+        """SKUs for the product setting's picker: (code, label) from ``GET /api/sku``."""
         body = self.http.request("GET", "/api/sku")
         rows = body.get("data") if isinstance(body, dict) else body
         if not isinstance(rows, list):
             raise ProviderResponseError("Site Flow answered /api/sku without a list.")
-        return [{"code": str(r.get("code")), "description": str(r.get("description") or r.get("productCode") or "")}
-                for r in rows[:limit] if isinstance(r, dict) and r.get("code")]
+        return [(str(r["code"]), f"{r['code']} – {r.get('description') or r.get('productCode') or ''}".rstrip(" –"))
+                for r in rows[:limit] if isinstance(r, dict) and isinstance(r.get("code"), str) and r["code"]]
 
     # ---- push ---------------------------------------------------------------------
     def build_payload(self, ctx: OrderContext) -> dict:
@@ -318,22 +320,22 @@ class SiteFlow(Provider):
             yield from mapping.status_updates(order, ref.idempotency_key)
 
     @classmethod
-    def map_status(cls, remote_status: str | None) -> str | None:
+    def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
         text = str(remote_status or "").strip().lower()
-        return super().map_status("submission error" if text.startswith("submission error") else text)
+        return super().map_status("submission error" if text.startswith("submission error") else text, settings)
 
     # ---- triggers (webhooks) --------------------------------------------------------
     @staticmethod
     def trigger_token(webhook_token: str) -> str:
         """The static header token, derived from the account's webhook token (rotating one rotates both)."""
-        return hmac_hex(webhook_token, "siteflow-trigger")[:40]
+        return static_header_token(webhook_token)
 
     @classmethod
-    def webhook_instructions(cls, webhook_url: str, webhook_token: str) -> dict:
-        return {"method": "POST", "url": webhook_url, "content_type": "application/json",
-                "headers": {TRIGGER_HEADER: cls.trigger_token(webhook_token)},
-                "events": list(mapping.TRIGGER_EVENTS), "template": mapping.trigger_template(),
-                "where": "Site Flow → Settings → Triggers: one HTTP POST trigger per event, JSON template below."}
+    def webhook_setup(cls, url: str, secret: str) -> WebhookSetup:
+        return WebhookSetup(scheme=cls.webhook_auth, url=url, header_name=TRIGGER_HEADER,
+                            header_value=cls.trigger_token(secret), template=mapping.trigger_template(),
+                            steps="Site Flow → Settings → Triggers: an HTTP POST trigger (JSON template below) for "
+                                  + ", ".join(mapping.TRIGGER_EVENTS) + ".")
 
     def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
         sent = next((v for k, v in headers.items() if k.lower() == TRIGGER_HEADER), "")
