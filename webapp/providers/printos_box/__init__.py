@@ -143,6 +143,23 @@ class PrintOSBox(Provider):
         return PushResult(external_id=folder_id, external_number=ctx.external_number, items=results,
                           external_status="files added")
 
+    def find_order(self, ctx: OrderContext) -> PushResult | None:
+        """Called after a failure that may have reached Box. With a known folder the push simply
+        continues (None). Without one, the folder may exist and Box cannot look it up: stop once
+        with the reason (the admin checks Box); the next Push Order creates it."""
+        if ctx.checkpoint.get("folder_id") or ctx.existing_external_id:
+            return None
+        if ctx.checkpoint.get("unknown_folder_reported"):
+            return None
+        ctx.remember("unknown_folder_reported", True)
+        raise ProviderRejected(self._unanswered_message(ctx))
+
+    @staticmethod
+    def _unanswered_message(ctx: OrderContext) -> str:
+        return (f"An earlier attempt to create the Box folder {ctx.external_number!r} got no answer, and Box offers "
+                f"no way to look a folder up: it may exist. Check Box; if the folder is not there, click Push Order "
+                f"to create it.")
+
     def _create_folder(self, ctx: OrderContext) -> str:
         """Box has no idempotency key and no folder look-up: when a create got no answer (timeout,
         unreadable answer, worker killed), the folder may exist and nothing can find it. Rather than
@@ -150,10 +167,7 @@ class PrintOSBox(Provider):
         (the admin checked Box) creates it."""
         if ctx.checkpoint.get("folder_unanswered"):
             ctx.remember("folder_unanswered", None)
-            raise ProviderRejected(
-                f"An earlier attempt to create the Box folder {ctx.external_number!r} got no answer, and Box offers "
-                f"no way to look a folder up: it may exist. Check Box; if the folder is not there, click Push Order "
-                f"to create it.")
+            raise ProviderRejected(self._unanswered_message(ctx))
         ctx.remember("folder_unanswered", True)
         try:
             folder = self.call("POST", "/api/partner/folder", json={k: v for k, v in {

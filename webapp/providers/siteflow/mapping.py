@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from ..context import Address, ItemContext, OrderContext, Shipment, StatusUpdate
-from ..errors import ProviderConfigError
+from ..errors import ProviderConfigError, ProviderResponseError
 
 # Trigger events the hub's template is written for (Site Flow UI → Triggers).
 TRIGGER_EVENTS = ("Order Received", "Order Print Ready", "Order Cancelled", "Order Errored",
@@ -115,7 +115,7 @@ def _text(value) -> str:
 def order_parts(order: dict) -> tuple[str, dict]:
     """(_id, orderData) of an order object; raises ValueError when it is not one."""
     if not isinstance(order, dict) or not _text(order.get("_id")):
-        raise ValueError("not a Site Flow order object")
+        raise ProviderResponseError("Site Flow answered with something that is not an order (no _id).")
     data = order.get("orderData") if isinstance(order.get("orderData"), dict) else {}
     return _text(order["_id"]), data
 
