@@ -77,6 +77,9 @@ def push_refs(result=None, n: int = 1):
                     item_numbers=[i.external_number for i in ctx.items])]
 
 
+_PUSHED: dict = {}  # the context of the last push_order, so find_order looks up what it created
+
+
 def run_operation(client, name: str, webhook_target: str = "https://hub.example.test/webhooks/x/token",
                   webhook_body: bytes | None = None):
     """Run one operation to the end (generators consumed); returns its result."""
@@ -84,9 +87,15 @@ def run_operation(client, name: str, webhook_target: str = "https://hub.example.
         return client.test_connection()
     settings = push_settings(client.key)
     if name == "push_order":
-        return client.push_order(order_context(1, settings))
+        _PUSHED[type(client)] = ctx = order_context(1, settings)
+        return client.push_order(ctx)
     if name == "find_order":
-        return client.find_order(order_context(1, settings))
+        # The same order again, with what its push recorded (a multi-call push's checkpoint).
+        pushed = _PUSHED.get(type(client))
+        ctx = order_context(1, settings)
+        if pushed is not None:
+            ctx.checkpoint = dict(pushed.checkpoint)
+        return client.find_order(ctx)
     if name == "push_orders_bulk":
         return client.push_orders_bulk([order_context(2, settings), order_context(3, settings)])
     if name == "fetch_status_updates":

@@ -147,7 +147,10 @@ class PrintOSBox(Provider):
         """Called after a failure that may have reached Box. With a known folder the push simply
         continues (None). Without one, the folder may exist and Box cannot look it up: stop once
         with the reason (the admin checks Box); the next Push Order creates it."""
-        if ctx.checkpoint.get("folder_id") or ctx.existing_external_id:
+        folder_id = ctx.checkpoint.get("folder_id") or ctx.existing_external_id
+        if folder_id:
+            if _ID.fullmatch(str(folder_id)):
+                self.call("GET", f"/api/partner/folder/{folder_id}")  # it is there: the push goes on adding files
             return None
         if ctx.checkpoint.get("unknown_folder_reported"):
             return None
