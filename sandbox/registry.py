@@ -16,6 +16,8 @@ SIMULATORS: list[str] = [
     "sandbox.veracore",
     "sandbox.midnight",
     "sandbox.presswise",
+    "sandbox.siteflow",
+    "sandbox.printos_box",
 ]
 
 

@@ -38,6 +38,12 @@ class Corpus:
         return [a for answers in self.answers.values() for a in answers]
 
 
+def webhook_token(provider) -> str:
+    """The account webhook token the recorded deliveries were set up for (hand-configured webhooks
+    carry a value derived from it, e.g. Site Flow's trigger header)."""
+    return f"corpus-{provider.key}-token"
+
+
 def push_settings(provider_key: str) -> dict:
     """Entity settings every push to this provider needs (``PUSH_SETTINGS`` of its simulator's
     testing module, e.g. a required product mapping): {"product": {...}, "site_user": {...},
@@ -73,6 +79,9 @@ def push_refs(result=None, n: int = 1):
                     item_numbers=[i.external_number for i in ctx.items])]
 
 
+_PUSHED: dict = {}  # the context of the last push_order, so find_order looks up what it created
+
+
 def run_operation(client, name: str, webhook_target: str = "https://hub.example.test/webhooks/x/token",
                   webhook_body: bytes | None = None):
     """Run one operation to the end (generators consumed); returns its result."""
@@ -80,9 +89,15 @@ def run_operation(client, name: str, webhook_target: str = "https://hub.example.
         return client.test_connection()
     settings = push_settings(client.key)
     if name == "push_order":
-        return client.push_order(order_context(1, settings))
+        _PUSHED[type(client)] = ctx = order_context(1, settings)
+        return client.push_order(ctx)
     if name == "find_order":
-        return client.find_order(order_context(1, settings))
+        # The same order again, with what its push recorded (a multi-call push's checkpoint).
+        pushed = _PUSHED.get(type(client))
+        ctx = order_context(1, settings)
+        if pushed is not None:
+            ctx.checkpoint = dict(pushed.checkpoint)
+        return client.find_order(ctx)
     if name == "push_orders_bulk":
         return client.push_orders_bulk([order_context(2, settings), order_context(3, settings)])
     if name == "fetch_status_updates":
@@ -157,6 +172,9 @@ def record(provider) -> Corpus:
                 results[name] = None
             corpus.answers[name] = answers
         push = results.get("push_order")
+        if not provider.capabilities.webhook_subscribe and hasattr(sim, "add_webhook"):
+            # Webhooks set up by hand at the provider (Site Flow triggers): what the account page shows.
+            sim.add_webhook(provider.webhook_setup(f"{hook_url}/hook", webhook_token(provider)))
         if "process_webhook" in operations_for(provider) and push is not None and hasattr(sim, "ship"):
             if not provider.capabilities.webhook_subscribe and hasattr(sim, "set_webhook"):
                 sim.set_webhook(f"{hook_url}/hook")  # no subscription call: the URL is set up at the provider

@@ -31,7 +31,7 @@ from webapp.models import ItemPush, OrderPush, ProviderAccount, WebhookEvent
 from webapp.providers.base import WebhookAuthError, WebhookEnvelope
 from webapp.providers.registry import all_providers
 
-from .corpus import order_context
+from .corpus import order_context, webhook_token
 from .strategies import hostile_bodies, mutate_json, provider_json
 from .test_provider_responses_fuzz import _corpus
 
@@ -64,6 +64,10 @@ def hook_accounts(app_ctx):
         result = save_account(None, company_id=admin.company_id, name=f"{provider.name} hooks",
                               provider_key=provider.key, admin_id=admin.id, credentials=credentials, settings={})
         assert result.ok, result.errors
+        setup = provider.webhook_setup("", "")
+        if corpus.webhooks and setup is not None and (setup.header_name or setup.template):
+            result.account.webhook_token = webhook_token(provider)  # what the recorded trigger was set up with
+            db.session.commit()
         out.append(Hook(provider, result.account.id, result.account.webhook_token, corpus))
     return out
 

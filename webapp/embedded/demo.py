@@ -52,8 +52,12 @@ def _wire(admin: Admin, key: str, demo: DemoAccount, sandbox_url: str, hub_url: 
     _entity_settings(account, "product", Product, "sku", demo.product_settings, site_ids)
     _entity_settings(account, "site_user", SiteUser, "email", demo.user_settings, site_ids)
     _entity_settings(account, "shipping_method", ShippingMethod, "name", demo.shipping_method_settings, site_ids)
+    webhook_url = f"{(hub_url or '').rstrip('/')}/webhooks/{key}/{account.webhook_token}"
     if demo.subscribe_webhook and hub_url:
-        request_webhook_subscription(account, f"{hub_url.rstrip('/')}/webhooks/{key}/{account.webhook_token}")
+        request_webhook_subscription(account, webhook_url)
+    setup = account.provider.webhook_setup(webhook_url, account.webhook_token) if hub_url else None
+    if setup is not None and (setup.header_name or setup.template):  # pasted by hand: the simulator's demo does it
+        _simulator_hook(key, "demo_webhook", sandbox_url, setup)
     seeded = _seed_simulator(key, sandbox_url)
     return {"account_id": account.id, "live_on": live, "simulator_seeded": seeded}
 
@@ -70,9 +74,14 @@ def _entity_settings(account, entity_type: str, model, natural_key: str, wanted:
 
 def _seed_simulator(key: str, sandbox_url: str):
     """A simulator's optional ``demo_seed(sandbox_url)`` gives its demo account some data."""
+    return _simulator_hook(key, "demo_seed", sandbox_url)
+
+
+def _simulator_hook(key: str, name: str, *args):
+    """Call an optional demo hook of ``sandbox.<key>.testing`` (None when it has none)."""
     try:
         testing = importlib.import_module(f"sandbox.{key}.testing")
     except ImportError:
         return None
-    seed = getattr(testing, "demo_seed", None)
-    return seed(sandbox_url) if seed else None
+    hook = getattr(testing, name, None)
+    return hook(*args) if hook else None

@@ -149,6 +149,7 @@ WEBHOOK_SCHEMES = {
                     "from the provider.",
     "static_token": "The provider sends a fixed token in a request header; paste the header below.",
     "hmac": "The provider signs each notification with a shared secret.",
+    "key_hash": "The provider sends a digest of a shared key joined to the body; the hub recomputes it.",
 }
 
 
@@ -201,6 +202,8 @@ class Provider:
     repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
     repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
+    # Shown on the order tab next to the external status (e.g. a provider that reports none).
+    status_note: ClassVar[str] = ""
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)
 
     def __init_subclass__(cls, **kwargs):
@@ -258,7 +261,7 @@ class Provider:
             "rate_limit": asdict(cls.rate_limit) if cls.rate_limit else None,
             "credentials": cls.credentials.describe(), "account_settings": cls.account_settings.describe(),
             **{entity: cls.schema_for(entity).describe() for entity in ENTITY_SCHEMAS},
-            "status_map": cls.status_map,
+            "status_map": cls.status_map, "status_note": cls.status_note,
             "core_requirements": [r.describe() for r in cls.core_requirements],
         }
 
