@@ -18,6 +18,8 @@ SIMULATORS: list[str] = [
     "sandbox.presswise",
     "sandbox.siteflow",
     "sandbox.printos_box",
+    "sandbox.tharstern_cxml",
+    "sandbox.tharstern",
 ]
 
 

@@ -121,7 +121,7 @@ class TharsternCxml(Provider):
             name="Tharstern cXML (sandbox)", live_on=(site,),
             credentials={"api_login": "hub-demo", "api_password": "demo-shared-secret",
                          "base_url": f"{sandbox_url.rstrip('/')}/tharstern_cxml/TharsternAPI/cxml"},
-            settings={"to_identity": "THARSTERN-DEMO", "deployment_mode": "test"},
+            settings={"deployment_mode": "test"},
             product_settings={sku: {"product_code": sku} for sku in skus},
             user_settings={email: {"external_id": f"CC{n:03d}", "active": True}
                            for n, (email, *_) in enumerate(USERS[site], 1)})
