@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request
 from lxml import etree
 
-from ..common import ControlError, control_payload, set_credential
+from ..common import ControlError, control_payload, mark_created, set_credential
 from .state import Sender, state
 
 # The project's unmodified copy, read by path: the sandbox never imports the hub's code.
@@ -181,6 +181,7 @@ def receive():
                 raise
             order_id = root.find("Request/OrderRequest/OrderRequestHeader").get("orderID")
             sender.payloads[payload_id] = {"order_id": order_id, "code": code, "text": text, "detail": detail}
+            mark_created()
             return reply(code, text, detail)
     except CxmlAnswer as answer:
         return reply(answer.code, answer.text, answer.detail)
