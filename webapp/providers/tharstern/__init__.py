@@ -83,7 +83,7 @@ class Tharstern(Provider):
                    "(+ markup %) and stock and kept in step. Assumed, configurable: product/order/job field names, "
                    "status vocabulary (map per account), token lifetime.")
     docs_url = "https://support.aleyant.com/kb/a2301/integration-tharstern-via-embedded-services.aspx"
-    default_base_url = ""
+    default_base_url = "https://tharstern.invalid"  # self-hosted: the Server URL credential is required
     capabilities = Capabilities(push_orders=True, status_polling=True, product_sync=True, user_settings=True)
     credentials = schema(
         Field("login", "API Login", required=True, max_length=200),
@@ -137,8 +137,13 @@ class Tharstern(Provider):
         token = TharsternToken(self.api_root, str(c.get("login") or ""), str(c.get("password") or ""),
                                str(c.get("application_id") or ""), redis=self.redis,
                                ttl_seconds=int(self.settings.get("token_minutes") or 20) * 60, timeout=self.timeout)
-        return ProviderHTTP(self.api_root, auth=token, secrets=self.secrets(), limiter=self.limiter(),
+        http = ProviderHTTP(self.api_root, auth=token, secrets=self.secrets(), limiter=self.limiter(),
                             timeout=self.timeout, error_parser=parse_error, headers={"Accept": "application/json"})
+        token.login_http = ProviderHTTP(self.api_root, secrets=self.secrets(), limiter=self.limiter(),
+                                        timeout=self.timeout, error_parser=parse_error,
+                                        headers={"Accept": "application/json"})
+        token.login_http.exchanges = http.exchanges  # one exchange log per client
+        return http
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         """One API call; the ``{Status, Details}`` envelope is checked and ``Details`` returned."""

@@ -9,10 +9,10 @@ import base64
 import hashlib
 import time
 
-import requests
 from requests.auth import AuthBase
 
 from .. import errors as e
+from ..http import ProviderHTTP
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -37,13 +37,13 @@ def envelope_message(body) -> str:
 
 class TharsternToken(AuthBase):
     def __init__(self, api_root: str, login: str, password: str, application_id: str, *, redis=None,
-                 ttl_seconds: int = 1200, timeout: tuple[float, float] = (5.0, 20.0), session=None):
+                 ttl_seconds: int = 1200, timeout: tuple[float, float] = (5.0, 20.0), login_http=None):
         self.api_root = api_root.rstrip("/") + "/"
         self.login, self.password, self.application_id = login, password, application_id
         self.redis, self.ttl, self.timeout = redis, max(30, int(ttl_seconds)), timeout
         digest = hashlib.sha256(f"{self.api_root}|{login}|{password}|{application_id}".encode()).hexdigest()[:24]
         self.cache_key = f"tharstern:token:{digest}"
-        self.session = session or requests.Session()
+        self.login_http = login_http   # a ProviderHTTP without auth, sharing the client's exchange log
         self._local: tuple[str, float] | None = None
         self.token_requests = 0
 
@@ -68,20 +68,15 @@ class TharsternToken(AuthBase):
         return True
 
     def fetch_token(self) -> str:
+        """Through ProviderHTTP, so the login is typed, timed and recorded like any call (the
+        password is redacted from the URL, the token from the recorded answer)."""
         self.token_requests += 1
-        url = self.api_root + "Authentication/GenerateAPIToken"
-        try:
-            response = self.session.get(url, params={"email": self.login, "password": self.password,
-                                                     "applicationId": self.application_id},
-                                        headers={"Accept": "application/json"}, timeout=self.timeout,
-                                        allow_redirects=False)
-        except requests.RequestException as exc:
-            raise e.ProviderConnectError(f"Could not reach Tharstern to log in ({type(exc).__name__}).") from exc
+        http = self.login_http or ProviderHTTP(self.api_root, secrets=[self.password], timeout=self.timeout)
+        response = http.request("GET", "Authentication/GenerateAPIToken", expect="raw", ok_statuses=(400, 401, 403),
+                                params={"email": self.login, "password": self.password,
+                                        "applicationId": self.application_id})
         if response.status_code in (400, 401, 403):
             raise e.ProviderAuthError("Tharstern refused the API login.", status=response.status_code)
-        if response.status_code >= 300:
-            raise e.ProviderTransientError(f"Tharstern login answered HTTP {response.status_code}.",
-                                           status=response.status_code)
         try:
             body = response.json()
         except ValueError:
@@ -98,8 +93,11 @@ class TharsternToken(AuthBase):
             raise e.ProviderResponseError("Tharstern login answered without a token.")
         if token.strip().strip("{}") == ZERO_GUID:
             raise e.ProviderAuthError("Tharstern refused the API login (login, password or application id is wrong).")
-        self._store(token.strip())
-        return token.strip()
+        token = token.strip()
+        for exchange in http.exchanges[-1:]:
+            exchange.response_body = exchange.response_body.replace(token, "[redacted]")
+        self._store(token)
+        return token
 
     def token(self) -> str:
         return self._cached() or self.fetch_token()

@@ -58,7 +58,7 @@ class TharsternCxml(Provider):
                    "customers need their Tharstern customer code as External ID (+ Active). Assumed, configurable: "
                    "endpoint path, credential domains (NetworkId), To identity, UNSPSC 82121500 / EA defaults.")
     docs_url = "https://support.aleyant.com/kb/a1463/integration-tharstern-cxml-punchout.aspx"
-    default_base_url = ""
+    default_base_url = "https://tharstern.invalid/TharsternAPI/cxml"  # self-hosted: Server URL is required
     status_note = "Tharstern (cXML) does not report status."
     capabilities = Capabilities(push_orders=True, user_settings=True)
     credentials = schema(
