@@ -10,7 +10,8 @@ import requests
 TIMEOUT = 10
 PRODUCTS = ({"Code": "BC-STD-350", "Name": "Business Cards 350gsm", "Price": 0.085, "StockLevel": 12000},
             {"Code": "FLY-A5-150", "Name": "Flyers A5 150gsm", "Price": 0.042, "StockLevel": 50000},
-            {"Code": "POS-A2", "Name": "Poster A2", "Price": 4.25, "StockLevel": 300})
+            {"Code": "POS-A2", "Name": "Poster A2", "Price": 4.25, "StockLevel": 300},
+            *({"Code": f"SKU-{n}", "Name": f"Generic item {n}", "Price": 1, "StockLevel": 10} for n in (1, 2, 3)))
 CUSTOMERS = ("WEBSTORE", "C0001", "C0002")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import requests
 
 TIMEOUT = 10
-PRODUCTS = ("BC-STD-350", "LH-A4-120", "FLY-A5-150")
+PRODUCTS = ("BC-STD-350", "LH-A4-120", "FLY-A5-150", "SKU-1", "SKU-2", "SKU-3")  # SKU-n: generic test orders
 CUSTOMERS = ("C0001", "C0002")
 
 
@@ -61,7 +61,8 @@ class SimAccount:
     @property
     def settings(self) -> dict:
         """Account settings the hub needs for this simulator account."""
-        return {}
+        # Generic test worlds (chaos, rate limits) have no product codes or customer codes set.
+        return {"default_customer_code": CUSTOMERS[0], "sku_as_product_code": True}
 
     @staticmethod
     def prepare_context(ctx) -> None:

@@ -128,7 +128,7 @@ def test_an_invalid_document_is_a_bug_and_is_never_sent(monkeypatch):
 
 def test_missing_product_code_and_customer_are_refused_with_reasons():
     ctx = cxml_ctx(items=[item(1)], customer=CustomerContext(email="x@example.test"))
-    problems = TharsternCxml.missing_settings(ctx)
+    problems = TharsternCxml(CREDS, {}).missing(ctx)
     assert "Customer x@example.test: External ID (Tharstern customer code) is required on the user's Embedded " \
            "Services tab." in problems
     assert "Customer x@example.test: Active must be ticked on the user's Embedded Services tab." in problems
@@ -136,6 +136,17 @@ def test_missing_product_code_and_customer_are_refused_with_reasons():
                for p in problems)
     with pytest.raises(pe.ProviderConfigError):
         TharsternCxml(CREDS, {}).push_order(ctx)
+
+
+def test_account_fallbacks_for_customer_code_and_sku_are_off_by_default():
+    ctx = cxml_ctx(items=[item(1, sku="TH-SKU")], customer=CustomerContext(email="x@example.test",
+                                                                          settings={"external_id": "C7"}))
+    assert len(TharsternCxml(CREDS, {}).missing(ctx)) == 2  # Active not ticked, no product code
+    client = TharsternCxml(CREDS, {"default_customer_code": "WEB", "sku_as_product_code": True})
+    assert client.missing(ctx) == []
+    root = validate_independently(client.build_document(ctx, {"payload_id": "p@h", "type": "new"}))
+    assert root.find("Request/OrderRequest/OrderRequestHeader/BillTo/Address").get("addressID") == "WEB"
+    assert root.findtext("Request/OrderRequest/ItemOut/ItemID/SupplierPartID") == "TH-SKU"
 
 
 def test_an_address_without_street_is_refused_before_sending():

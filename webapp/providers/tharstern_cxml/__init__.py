@@ -84,6 +84,11 @@ class TharsternCxml(Provider):
               help="Required by the cXML DTD on every item (82121500 = printing)."),
         Field("unit_of_measure", "Unit of measure", default="EA", max_length=10, regex=r"[A-Z0-9]{1,3}",
               help="UN/CEFACT Rec. 20 code, e.g. EA."),
+        Field("default_customer_code", "Default customer code", max_length=100,
+              help="Empty (recommended, the KB rule): every customer needs a Tharstern customer code as External ID "
+                   "(+ Active). Set: used for customers without one."),
+        Field("sku_as_product_code", "Use the SKU when a product has no Integration ID", type="bool",
+              help="Off (the KB rule): a product without a Tharstern product code is refused."),
         Field("language", "Language (xml:lang)", default="en-US", max_length=20, regex=r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*"),
     )
     site_settings = schema(
@@ -94,21 +99,38 @@ class TharsternCxml(Provider):
         Field("product_code", "Tharstern product code", max_length=100,
               help="Empty: the product's Integration ID (where the Tharstern product code normally goes)."),
     )
-    user_settings = schema(
-        Field("external_id", "External ID (Tharstern customer code)", required=True, max_length=100,
-              help="The customer must exist in Tharstern: it cannot be created through the API."),
-        Field("active", "Active", type="bool", required=True),
+    user_settings = schema(  # required unless the account sets a default customer code (checked in push_order)
+        Field("external_id", "External ID (Tharstern customer code)", max_length=100,
+              help="Required: the customer must exist in Tharstern (it cannot be created through the API)."),
+        Field("active", "Active", type="bool", help="Required: the External ID is used only when ticked."),
     )
 
     def build_http(self) -> ProviderHTTP:
         return ProviderHTTP(self.base_url, secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
                             error_parser=parse_error)
 
-    @classmethod
-    def missing_settings(cls, ctx) -> list[str]:
-        problems = super().missing_settings(ctx)
+    def customer_code(self, ctx) -> str:
+        user = ctx.customer.settings or {}
+        if user.get("external_id") and user.get("active") is True:
+            return str(user["external_id"]).strip()
+        return str(self.settings.get("default_customer_code") or "").strip()
+
+    def product_code(self, item) -> str:
+        return cxml.product_code(item) or (item.sku.strip() if self.settings.get("sku_as_product_code") else "")
+
+    def missing(self, ctx) -> list[str]:
+        """What this account's push lacks, in the framework's words; checked before any request."""
+        problems = self.missing_settings(ctx)
+        if not self.customer_code(ctx):
+            user = ctx.customer.settings or {}
+            if not user.get("external_id"):
+                problems.append(f"Customer {ctx.customer.email}: External ID (Tharstern customer code) is required "
+                                f"on the user's Embedded Services tab.")
+            if user.get("active") is not True:
+                problems.append(f"Customer {ctx.customer.email}: Active must be ticked on the user's Embedded "
+                                f"Services tab.")
         problems += [f"Item {item.number}: the product's Integration ID (Tharstern product code) is required by "
-                     f"{cls.name}." for item in ctx.items if not cxml.product_code(item)]
+                     f"{self.name}." for item in ctx.items if not self.product_code(item)]
         return problems
 
     @classmethod
@@ -190,14 +212,15 @@ class TharsternCxml(Provider):
         return document
 
     def build_document(self, ctx: OrderContext, document: dict, now: datetime | None = None) -> bytes:
-        customer_code = str(ctx.customer.settings.get("external_id") or "").strip()
+        customer_code = self.customer_code(ctx)
         return cxml.order_request(
             ctx, self.envelope(ctx.site_settings, ctx.site_integration_id, ctx.site_slug),
             payload_id=document["payload_id"], now=now or datetime.now(timezone.utc), customer_code=customer_code,
-            options=self.item_options(), order_type=document["type"], previous_payload_id=document.get("ref"))
+            options=self.item_options(), order_type=document["type"], previous_payload_id=document.get("ref"),
+            product_code=self.product_code)
 
     def push_order(self, ctx: OrderContext) -> PushResult:
-        missing = self.missing_settings(ctx)
+        missing = self.missing(ctx)
         if missing:
             raise ProviderConfigError(f"{self.name} needs settings that are missing:", field_errors={"": missing})
         document = self.next_document(ctx)
@@ -214,7 +237,7 @@ class TharsternCxml(Provider):
             label = f"Received ({status.code} {status.text})".strip()
         return PushResult(
             external_id=document["payload_id"], external_number=ctx.external_number, external_status=label,
-            items=[ItemPushResult(line_number=i.line_number, external_id=cxml.product_code(i),
+            items=[ItemPushResult(line_number=i.line_number, external_id=self.product_code(i),
                                   external_number=i.external_number, external_status=label,
                                   external_order_id=ctx.external_number) for i in ctx.items],
             data={"payload_id": document["payload_id"], "type": document["type"], "cxml_status": status.code})

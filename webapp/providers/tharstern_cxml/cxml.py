@@ -195,12 +195,13 @@ def order_total(ctx: OrderContext) -> Decimal:
     return lines + Decimal(ctx.shipping_total or 0) + Decimal(ctx.tax_total or 0)
 
 
-def _item(parent, item: ItemContext, ctx: OrderContext, options: ItemOptions, lang: str, header_ship_to: Address):
+def _item(parent, item: ItemContext, ctx: OrderContext, options: ItemOptions, lang: str, header_ship_to: Address,
+          code: str):
     out = _el(parent, "ItemOut", quantity=item.quantity, lineNumber=item.line_number,
               requestedDeliveryDate=item.requested_ship_date.isoformat()
               if isinstance(item.requested_ship_date, date) else None)
     item_id = _el(out, "ItemID")
-    _el(item_id, "SupplierPartID", product_code(item))
+    _el(item_id, "SupplierPartID", code)
     _el(item_id, "SupplierPartAuxiliaryID", item.external_number)   # our stable item reference
     detail = _el(out, "ItemDetail")
     _money(detail, "UnitPrice", item.unit_price, ctx.currency)
@@ -217,7 +218,7 @@ def _item(parent, item: ItemContext, ctx: OrderContext, options: ItemOptions, la
 
 def order_request(ctx: OrderContext, envelope: Envelope, *, payload_id: str, now: datetime, customer_code: str,
                   options: ItemOptions = ItemOptions(), order_type: str = "new",
-                  previous_payload_id: str | None = None) -> bytes:
+                  previous_payload_id: str | None = None, product_code=product_code) -> bytes:
     """The OrderRequest for ``ctx``. ``orderID`` is our stable reference (``ctx.external_number``);
     an update names the payloadID of the document it replaces in DocumentReference."""
     if not ctx.items:
@@ -253,7 +254,7 @@ def order_request(ctx: OrderContext, envelope: Envelope, *, payload_id: str, now
     _el(header, "Extrinsic", ctx.customer.email, name="CustomerEmail")
     _el(header, "Extrinsic", ctx.number, name="StorefrontOrderNumber")
     for item in ctx.items:
-        _item(order, item, ctx, options, lang, ship_to)
+        _item(order, item, ctx, options, lang, ship_to, product_code(item))
     return _serialize(root)
 
 
