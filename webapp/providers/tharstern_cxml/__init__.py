@@ -226,8 +226,10 @@ class TharsternCxml(Provider):
         document = self.next_document(ctx)
         body = self.build_document(ctx, document)
         status = self._post(body)
-        if 200 <= status.code < 500:
-            ctx.remember(ANSWERED, document["payload_id"])  # definitive: a later push starts a new document
+        if 400 <= status.code < 500 and status.code != 409:
+            # A definitive refusal: a later push starts a new document. (An accepted one needs no
+            # mark: it becomes the push's external_id, which next_document compares with.)
+            ctx.remember(ANSWERED, document["payload_id"])
         self._raise_for(status)
         if status.code == 409:
             label = "Already received (duplicate payload)"
