@@ -297,3 +297,24 @@ def test_rest_product_import_priced_stocked_in_category_then_unchanged_then_in_s
     product = db.session.get(Product, products["POS-A2"].id)
     assert str(product.price) == "6.0000"
     assert Binding.query.filter_by(local_id=product.id, kind="product").one().data["stock_level"] == "120"
+
+
+@pytest.mark.parametrize("key, site_slug", [("tharstern_cxml", "city-council"), ("tharstern", "promo-shop")])
+def test_demo_account_pushes_a_paid_demo_order_green(factory, sandbox, run_worker, key, site_slug):
+    from webapp.embedded.demo import setup_demo_accounts
+    from webapp.models import ProviderAccount, Site, SiteUser
+    from webapp.storefront.demo import seed_demo
+
+    seed_demo()
+    setup_demo_accounts(sandbox)
+    account = ProviderAccount.query.filter_by(provider_key=key).one()
+    site = Site.query.filter_by(slug=site_slug).one()
+    user = SiteUser.query.filter_by(site_id=site.id).first()
+    product = Product.query.filter_by(site_id=site.id, active=True).first()
+    order = factory.order(site, paid=False, customer_email=user.email,
+                          items=[{"approval": "approved", "sku": product.sku, "product_id": product.id}])
+    uc.mark_paid(order, "admin@demo.test")
+    run_worker()
+    db.session.expire_all()
+    push = OrderPush.query.filter_by(order_id=order.id, account_id=account.id).one()
+    assert push.state == "pushed", push.errors
