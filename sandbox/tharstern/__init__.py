@@ -20,20 +20,28 @@ endpoint, is the separate ``tharstern_cxml`` simulator):
    ``POST /_sim/products`` (price / stock changes), ``POST /_sim/accounts``, ``GET /_sim/stats``,
    ``GET /_sim/orders``. The optional proposed status callback is not simulated (the hub polls).
 
+Rate limits: none documented; an injected 429 (``rate_limit_burst`` fault) carries ``Retry-After: 2``.
+
 Demo tenant: ``demo@tharstern.test`` / ``demo-password`` (any application id).
 """
 from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..common import SimulatorSpec, body_response, install_common
 from . import routes
 from .state import KEY, TharsternState
 
 
+def too_many_requests():
+    """Tharstern documents no rate limit; an injected 429 stands for the web server's request
+    throttling in front of the API, which says when to come back [PROPOSED]."""
+    return body_response(429, {"Message": "Too many requests."}, {"Retry-After": "2"})
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
+    install_common(bp, KEY, rate_limited_response=too_many_requests)
     routes.register(bp)
     return bp
 

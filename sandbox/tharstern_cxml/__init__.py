@@ -22,6 +22,8 @@ Contract: providers-part2.md §4.3 item 7 and §5.6 (generic cXML peer), items 1
    to answer ``201 Accepted`` (``accept_pending``); transport errors come from the shared
    fault injector. ``ProfileRequest`` → ``200`` + ``ProfileResponse``.
 
+Rate limits: none in cXML; an injected 429 (``rate_limit_burst`` fault) carries ``Retry-After: 2``.
+
 PunchOut (§5.6 item 7) and outbound Confirmation/ShipNotice (item 8) are not simulated:
 the hub's Tharstern cXML route is push-only.
 
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..common import SimulatorSpec, body_response, install_common
 from . import routes
 from .state import KEY, CxmlState
 
@@ -43,9 +45,15 @@ DEFAULT_CONFIG = {
 }
 
 
+def too_many_requests():
+    """cXML defines no rate limit; an injected 429 stands for the web server's throttling in
+    front of the endpoint, which says when to come back [PROPOSED]."""
+    return body_response(429, "Too many requests.", {"Retry-After": "2"})
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
+    install_common(bp, KEY, rate_limited_response=too_many_requests)
     routes.register(bp)
     return bp
 
