@@ -22,16 +22,23 @@ the whole endpoint, e.g. ``https://<server>/TharsternAPI/cxml``); credential dom
 (``NetworkId``); the ``To`` identity; ``Classification`` (UNSPSC 82121500) and
 ``UnitOfMeasure`` (EA) defaults, which the DTD requires; ``deploymentMode``.
 ``201 Accepted`` means received and pending. A connection test sends a ``ProfileRequest``
-(read-only, authenticated), never an order.
+(read-only, authenticated), never an order. Two account fallbacks exist for installs that need
+them, both off by default (= the KB rule, a push without the code is refused before any
+request): a default customer code, and the SKU as product code. Because the framework's
+``missing_settings`` cannot see account settings, the user fields are not declared
+``required``; ``push_order`` refuses with the same words before any request.
+A re-push after a *definitive* refusal (4xx) sends a new ``type="new"`` document.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
+
 import requests
 
 from ..base import Capabilities, DemoAccount, Provider
 from ..context import ItemPushResult, OrderContext, PushResult
-from ..errors import ProviderAuthError, ProviderConfigError, ProviderRejected, ProviderResponseError, ProviderTransientError
+from ..errors import (ProviderAuthError, ProviderConfigError, ProviderRejected, ProviderResponseError,
+                      ProviderTransientError)
 from ..fields import Field, schema
 from ..http import USER_AGENT, ProviderHTTP
 from . import cxml
