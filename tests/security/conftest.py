@@ -44,6 +44,12 @@ def fixture_credentials(provider, base_url: str = "https://provider.example.test
     return values
 
 
+def fixture_settings(provider) -> dict:
+    """Values for the account settings a provider requires (e.g. Tharstern's customer code)."""
+    return {f.name: (f.choices[0][0] if f.type == "choice" else int(f.min or 1) if f.type == "int"
+                     else "fixture-value") for f in provider.account_settings if f.required and f.default in (None, "")}
+
+
 def make_world(factory: Factory) -> World:
     from webapp.embedded import install
     from webapp.embedded.accounts import save_account
@@ -67,7 +73,7 @@ def make_world(factory: Factory) -> World:
         install.enable_provider(provider.key)
         result = save_account(None, company_id=boss.company_id, name=f"{provider.name} fixture",
                               provider_key=provider.key, admin_id=boss.id,
-                              credentials=fixture_credentials(provider), settings={})
+                              credentials=fixture_credentials(provider), settings=fixture_settings(provider))
         assert result.ok, result.errors
         assert set_activation(result.account, theirs, enabled=True, is_live=True).ok
         account_ids.append(result.account.id)
