@@ -65,7 +65,8 @@ def test_cxml_paid_order_is_pushed_and_the_tab_says_no_status(factory, make_acco
     [remote] = sim.orders()
     assert remote["order_id"] == push.reference and remote["type"] == "new"
     assert remote["customer"] == "C0001" and remote["lines"][0]["part"] == "BC-STD-350"
-    assert push.external_id == remote["payload_id"] and push.external_status == "Received (200 OK)"
+    assert push.external_id == push.reference and push.external_status == "Received (200 OK)"
+    assert push.checkpoint["accepted_payload_id"] == remote["payload_id"]
     login(factory.admin(is_super=True))
     page = client.get(f"/orders/{order.number}/embedded").get_data(as_text=True)
     assert "Tharstern (cXML) does not report status." in page
@@ -77,11 +78,12 @@ def test_cxml_repush_sends_an_update_referencing_the_accepted_payload(factory, m
     order = _cxml_order(factory, account, site)
     uc.mark_paid(order, "ops")
     run_worker()
-    first = _push(order).external_id
+    first = _push(order).checkpoint["accepted_payload_id"]
     request_push(order)
     run_worker()
     push = _push(order)
-    assert push.state == "pushed" and push.external_id != first
+    assert push.state == "pushed" and push.checkpoint["accepted_payload_id"] != first
+    assert sim.payloads()[push.checkpoint["accepted_payload_id"]]["order_id"] == push.reference
     [remote] = sim.orders()  # still one order, now version 2
     assert remote["type"] == "update" and remote["version"] == 2
     assert sim.stats()["orders"] == 1 and sim.stats()["duplicates"] == 0
@@ -105,7 +107,7 @@ def test_cxml_unanswered_attempt_is_replayed_with_the_same_payload_id(app, facto
     sent = _push(order).checkpoint["document"]["payload_id"]
     assert run_push(push.id) == "pushed"
     push = _push(order)
-    assert push.external_id == sent and push.external_status == status
+    assert push.checkpoint["accepted_payload_id"] == sent and push.external_status == status
     assert sim.stats()["orders"] == 1 and list(sim.payloads()) == [sent]
 
 

@@ -180,7 +180,8 @@ def test_the_cxml_status_decides(http, body, outcome):
     if isinstance(outcome, str):
         result = client.push_order(ctx)
         assert result.external_status == outcome and result.external_number == "W-1001"
-        assert result.external_id == ctx.checkpoint["document"]["payload_id"]
+        assert result.external_id == "W-1001"
+        assert ctx.checkpoint["accepted_payload_id"] == ctx.checkpoint["document"]["payload_id"]
     else:
         with pytest.raises(outcome) as raised:
             client.push_order(ctx)
@@ -202,8 +203,8 @@ def test_retry_replays_an_unanswered_payload_and_a_repush_after_an_answer_starts
         client.push_order(ctx)
     ok = client.push_order(ctx)
     sent = [etree.fromstring(c.request.body) for c in responses.calls]
-    assert sent[0].get("payloadID") == sent[1].get("payloadID") == ok.external_id
-    ctx.existing_external_id = ok.external_id
+    accepted = ctx.checkpoint["accepted_payload_id"]
+    assert sent[0].get("payloadID") == sent[1].get("payloadID") == accepted and ok.external_id == "W-1001"
     with pytest.raises(pe.ProviderRejected):
         client.push_order(ctx)
     client.push_order(ctx)
@@ -211,7 +212,7 @@ def test_retry_replays_an_unanswered_payload_and_a_repush_after_an_answer_starts
     assert len({s.get("payloadID") for s in sent}) == 3  # a rejected update is not replayed
     for document in sent[2:]:
         header = document.find("Request/OrderRequest/OrderRequestHeader")
-        assert header.get("type") == "update" and header.find("DocumentReference").get("payloadID") == ok.external_id
+        assert header.get("type") == "update" and header.find("DocumentReference").get("payloadID") == accepted
 
 
 # ---------------------------------------------------------------------------- REST

@@ -14,8 +14,9 @@ Idempotency (our rule): ``orderID`` is our stable order reference. Each document
 unanswered attempt (timeout, 5xx/55x) replays the same payloadID: a supplier that already
 received it answers ``409`` (duplicate payload), which we read as "received" = pushed. A
 re-push of an order that was already accepted sends the same orderID with a new payloadID,
-``type="update"`` and a ``DocumentReference`` to the accepted payloadID, so the supplier
-replaces its order instead of creating a second one.
+``type="update"`` and a ``DocumentReference`` to the accepted payloadID (kept in the
+checkpoint; the push's external id is the orderID), so the supplier replaces its order
+instead of creating a second one.
 
 Assumptions [PROPOSED]/[UNCERTAIN], each a setting: the endpoint path (the server URL holds
 the whole endpoint, e.g. ``https://<server>/TharsternAPI/cxml``); credential domains
@@ -45,6 +46,7 @@ from . import cxml
 
 DOMAIN_HELP = "cXML credential domain, e.g. NetworkId, DUNS."
 ANSWERED = "answered_payload_id"   # checkpoint: the last payloadID that got a definitive answer
+ACCEPTED = "accepted_payload_id"   # checkpoint: the payloadID of the document the supplier holds
 DOCUMENT = "document"              # checkpoint: {"payload_id", "type", "ref"} of the last document sent
 
 
@@ -67,6 +69,9 @@ class TharsternCxml(Provider):
     docs_url = "https://support.aleyant.com/kb/a1463/integration-tharstern-cxml-punchout.aspx"
     default_base_url = "https://tharstern.invalid/TharsternAPI/cxml"  # self-hosted: Server URL is required
     status_note = "Tharstern (cXML) does not report status."
+    repush = "update"
+    repush_note = ("Same orderID, a new payloadID, type=\"update\" with a DocumentReference to the accepted "
+                   "document; an unanswered attempt is replayed with its payloadID (409 = already received).")
     capabilities = Capabilities(push_orders=True, user_settings=True)
     credentials = schema(
         Field("api_login", "API Login", required=True, max_length=200,
@@ -209,7 +214,7 @@ class TharsternCxml(Provider):
     def next_document(self, ctx: OrderContext) -> dict:
         """Which document this attempt sends (see the module docstring's idempotency rule)."""
         sent = ctx.checkpoint.get(DOCUMENT)
-        accepted = ctx.existing_external_id
+        accepted = ctx.checkpoint.get(ACCEPTED)
         if isinstance(sent, dict) and sent.get("payload_id") not in (ctx.checkpoint.get(ANSWERED), accepted):
             return sent  # unanswered last time: replay it with the same payloadID
         now = datetime.now(timezone.utc)
@@ -234,10 +239,9 @@ class TharsternCxml(Provider):
         body = self.build_document(ctx, document)
         status = self._post(body)
         if 400 <= status.code < 500 and status.code != 409:
-            # A definitive refusal: a later push starts a new document. (An accepted one needs no
-            # mark: it becomes the push's external_id, which next_document compares with.)
-            ctx.remember(ANSWERED, document["payload_id"])
+            ctx.remember(ANSWERED, document["payload_id"])  # a definitive refusal: a later push starts anew
         self._raise_for(status)
+        ctx.remember(ACCEPTED, document["payload_id"])  # what a later update references
         if status.code == 409:
             label = "Already received (duplicate payload)"
         elif status.code == 201:
@@ -245,7 +249,7 @@ class TharsternCxml(Provider):
         else:
             label = f"Received ({status.code} {status.text})".strip()
         return PushResult(
-            external_id=document["payload_id"], external_number=ctx.external_number, external_status=label,
+            external_id=ctx.external_number, external_number=ctx.external_number, external_status=label,
             items=[ItemPushResult(line_number=i.line_number, external_id=self.product_code(i),
                                   external_number=i.external_number, external_status=label,
                                   external_order_id=ctx.external_number) for i in ctx.items],
