@@ -39,6 +39,7 @@ from ..base import Capabilities, DemoAccount, Provider, RemoteProduct
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderConfigError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
+from .. import files
 from ..http import ProviderHTTP
 from . import mapping
 from .auth import TharsternToken, envelope_message
@@ -242,16 +243,9 @@ class Tharstern(Provider):
                 ctx.remember(key, True)
 
     def download(self, url: str) -> bytes:
-        """A production file from our own storefront (never with Tharstern credentials)."""
-        try:
-            with requests.get(url, timeout=self.timeout, stream=True, allow_redirects=False) as response:
-                response.raise_for_status()
-                content = response.raw.read(MAX_ARTWORK_BYTES + 1, decode_content=True)
-        except requests.RequestException as exc:
-            raise ProviderConfigError(f"Could not download the artwork {url}: {type(exc).__name__}.") from exc
-        if len(content) > MAX_ARTWORK_BYTES:
-            raise ProviderConfigError(f"Artwork {url} is larger than {MAX_ARTWORK_BYTES // 2**20} MB.")
-        return content
+        """A production file from our storefront: through the HTTP layer, which sends no
+        Tharstern credentials to another host, streamed and size-capped."""
+        return files.download(self.http, url, max_bytes=MAX_ARTWORK_BYTES)
 
     # ---- status ----------------------------------------------------------------------
     def fetch_status_updates(self, refs) -> Iterator[StatusUpdate]:
