@@ -84,3 +84,7 @@ def prepare_context(ctx) -> None:
     """Give a generic test order stock items this tenant holds."""
     for n, item in enumerate(ctx.items):
         item.product_settings = {**item.product_settings, "product_code": PRODUCTS[n % len(PRODUCTS)]["Code"]}
+
+
+# Entity settings every push needs (read by the provider-neutral suites): a stock item's code.
+PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]["Code"]}}

@@ -88,3 +88,8 @@ def prepare_context(ctx) -> None:
     for n, item in enumerate(ctx.items):
         item.product_integration_id = PRODUCTS[n % len(PRODUCTS)]
     ctx.customer.settings = {**ctx.customer.settings, "external_id": CUSTOMERS[0], "active": True}
+
+
+# Entity settings every push needs (read by the provider-neutral suites): a product code the
+# sender's catalogue holds, and the customer's Tharstern customer code + Active.
+PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]}, "site_user": {"external_id": CUSTOMERS[0], "active": True}}
