@@ -87,4 +87,5 @@ def prepare_context(ctx) -> None:
 
 
 # Entity settings every push needs (read by the provider-neutral suites): a stock item's code.
-PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]["Code"]}}
+PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]["Code"]},
+                 "account": {"customer_code": "WEBSTORE", "product_codes": "BC-STD-350, POS-A2"}}

@@ -92,4 +92,5 @@ def prepare_context(ctx) -> None:
 
 # Entity settings every push needs (read by the provider-neutral suites): a product code the
 # sender's catalogue holds, and the customer's Tharstern customer code + Active.
-PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]}, "site_user": {"external_id": CUSTOMERS[0], "active": True}}
+PUSH_SETTINGS = {"product": {"product_code": PRODUCTS[0]}, "site_user": {"external_id": CUSTOMERS[0], "active": True},
+                 "account": {"default_customer_code": CUSTOMERS[0], "sku_as_product_code": True}}
