@@ -57,15 +57,6 @@ class SimAccount:
     def set_product(self, code: str, **fields) -> dict:
         return self._control("POST", "products", code=code, **fields)
 
-    @property
-    def settings(self) -> dict:
-        """Account settings the hub needs for this simulator account."""
-        return {"customer_code": "WEBSTORE", "product_codes": "BC-STD-350, POS-A2"}
-
-    @staticmethod
-    def prepare_context(ctx) -> None:
-        prepare_context(ctx)
-
     def seed(self) -> None:
         """The tenant's products and customers exist from creation."""
 
@@ -79,11 +70,6 @@ def create_account(api_base: str, *, rate_limit: int = 40, window_seconds: float
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), login, password)
 
-
-def prepare_context(ctx) -> None:
-    """Give a generic test order stock items this tenant holds."""
-    for n, item in enumerate(ctx.items):
-        item.product_settings = {**item.product_settings, "product_code": PRODUCTS[n % len(PRODUCTS)]["Code"]}
 
 
 # Entity settings every push needs (read by the provider-neutral suites): a stock item's code.

@@ -58,16 +58,6 @@ class SimAccount:
         requests.post(f"{self.api_base}/_sim/next_status", json={"identity": self.identity, "code": code,
                                                                   "text": text}, timeout=TIMEOUT).raise_for_status()
 
-    @property
-    def settings(self) -> dict:
-        """Account settings the hub needs for this simulator account."""
-        # Generic test worlds (chaos, rate limits) have no product codes or customer codes set.
-        return {"default_customer_code": CUSTOMERS[0], "sku_as_product_code": True}
-
-    @staticmethod
-    def prepare_context(ctx) -> None:
-        prepare_context(ctx)
-
     def seed(self) -> None:
         """The sender's catalogue and customers exist from creation."""
 
@@ -82,12 +72,6 @@ def create_account(api_base: str, *, rate_limit: int = 40, window_seconds: float
     response.raise_for_status()
     return SimAccount(api_base.rstrip("/"), identity, secret)
 
-
-def prepare_context(ctx) -> None:
-    """Give a generic test order what this provider requires: product codes and a customer code."""
-    for n, item in enumerate(ctx.items):
-        item.product_integration_id = PRODUCTS[n % len(PRODUCTS)]
-    ctx.customer.settings = {**ctx.customer.settings, "external_id": CUSTOMERS[0], "active": True}
 
 
 # Entity settings every push needs (read by the provider-neutral suites): a product code the
