@@ -9,6 +9,7 @@ from ..embedded import push as push_uc
 from ..embedded import push_view
 from .access import item_or_404, order_or_404
 from .tabs import Tab, register_tab
+from .params import db_int
 
 bp = Blueprint("order_push", __name__)
 
@@ -40,7 +41,7 @@ def order_panel(order_number):
 @login_required
 def push(order_number):
     order = order_or_404(order_number)
-    account_id = request.form.get("account_id", type=int)
+    account_id = request.form.get("account_id", type=db_int)
     try:
         outcome = push_uc.request_push(order, account_id)
         queued = [r.account.name for r in outcome if r.queued and r.message != push_uc.QUEUE_DOWN]
@@ -56,7 +57,7 @@ def push(order_number):
         flash("This order cannot be pushed: " + " ".join(exc.reasons), "danger")
     if request.headers.get("HX-Request") and request.form.get("panel") == "order":
         return _order_panel(order)
-    line = request.form.get("line", type=int)
+    line = request.form.get("line", type=db_int)
     if line:
         item = item_or_404(order, line)
         return redirect(url_for("orders.item", order_number=order.number, line=item.line_number, tab="embedded"))

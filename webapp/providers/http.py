@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape as xml_escape
 import requests
 
 from . import errors as e
+from . import urlguard
 from .ratelimit import SharedRateLimiter
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class ProviderHTTP:
         self.rate_limit_observer = rate_limit_observer
         self.response_check = response_check
         self.redactor = Redactor(secrets)
-        self.session = session or requests.Session()
+        self.session = session or urlguard.guarded_session()
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
         self.exchanges: list[Exchange] = []
         self.observer: Callable[[int | None, int], None] | None = None  # (status, ms) of every exchange: metrics
@@ -198,7 +199,10 @@ class ProviderHTTP:
             exchange.response_body = self.redactor.text(exchange.response_body)
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
+        """The URL to send: a path joins the configured base; any full URL (one a provider sent)
+        is sent only when it names the configured origin, so auth never goes elsewhere."""
+        full = path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
+        return urlguard.own_url(self.base_url, full)
 
     def _wait_for_slot(self) -> None:
         if self.limiter is None:
