@@ -38,3 +38,40 @@ def loads(data: str | bytes, max_depth: int = MAX_DEPTH):
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def split_array(text: str) -> list[str] | None:
+    """The raw text of each element of a top-level JSON array (so one bad element — too deep,
+    a 5,000-digit number — is that element's error, not the whole file's), or None when
+    ``text`` is not a well-bracketed array."""
+    s = text.strip()
+    if not (s.startswith("[") and s.endswith("]")):
+        return None
+    elements: list[str] = []
+    level, start = 0, 1
+    in_string = escaped = False
+    for i, char in enumerate(s):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            level += 1
+        elif char in "]}":
+            level -= 1
+            if level < 0:
+                return None
+        elif char == "," and level == 1:
+            elements.append(s[start:i])
+            start = i + 1
+    if level != 0 or in_string:
+        return None
+    last = s[start:-1]
+    if last.strip() or elements:
+        elements.append(last)
+    return elements

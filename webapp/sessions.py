@@ -6,7 +6,7 @@ logout increments that version: every cookie issued before is refused from then 
 that admin's sessions end — "log out everywhere")."""
 from __future__ import annotations
 
-from flask import session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import update
 
@@ -27,8 +27,10 @@ def admin_for_session(session_id: str) -> Admin | None:
 
 
 def start_session(admin: Admin) -> None:
-    """Nothing from the anonymous session (or a planted one) is carried into the login."""
+    """Nothing from the anonymous session (or a planted one) is carried into the login; the
+    CSRF token is new too (Flask-WTF also caches it in ``g`` for the request)."""
     session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     login_user(admin)
 
 
