@@ -186,10 +186,10 @@ def guard_session(session, allow_loopback: bool | None = None) -> None:
     session.mount("https://", adapter)
 
 
-def guarded_session():
+def guarded_session(allow_loopback: bool | None = None):
     """A requests Session whose connections pass the peer-address check."""
     import requests
 
     session = requests.Session()
-    guard_session(session)
+    guard_session(session, allow_loopback)
     return session
