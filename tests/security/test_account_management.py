@@ -197,3 +197,17 @@ def test_an_account_manager_releases_a_stuck_push_and_history_says_who(app, shar
         assert len(events) == 1 and events[0].actor == "boss@example.test"
     history = boss.get(f"/orders/{number}/history").get_data(as_text=True)
     assert "released by boss@example.test" in history
+
+
+def test_the_cli_twin_releases_with_the_same_rule(app, shared):
+    number, push_id = _stuck_push(app, shared)
+    runner = app.test_cli_runner()
+    args = ["embedded", "release-push", number, "--account", str(shared["account"]), "--admin"]
+    refused = runner.invoke(args=[*args, "one@example.test"])
+    assert refused.exit_code == 2 and "manages this account" in refused.output
+    done = runner.invoke(args=[*args, "boss@example.test"])
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(args=[*args, "boss@example.test"])
+    assert again.exit_code == 2 and "no longer running" in again.output
+    with app.app_context():
+        assert db.session.get(OrderPush, push_id).state == "failed"
