@@ -204,3 +204,17 @@ def test_the_attack_runs_exact_payload_against_the_default_api_host(app_ctx, fac
         sent = [(call.request.url, call.request.headers.get("Authorization")) for call in mock.calls]
     assert answer.status == 400
     assert sent == [], f"requests were sent: {sent}"
+
+
+def test_a_declared_host_family_is_followed_only_over_https_while_the_account_uses_it():
+    """ShipStation's resource_urls name numbered hosts (reference: allow-list *.shipstation.com)."""
+    family = ("shipstation.com",)
+    ok = urlguard.own_url("https://ssapi.shipstation.com", "https://ssapi11.shipstation.com/shipments?x=1", family)
+    assert ok == "https://ssapi11.shipstation.com/shipments?x=1"
+    for url in ("https://ssapi11.shipstation.com:8443/s", "http://ssapi11.shipstation.com/s",
+                "https://shipstation.com.evil.example/s", "https://evilshipstation.com/s",
+                "https://ssapi11.shipstation.com\\@evil.example/s", "https://a:b@ssapi11.shipstation.com/s"):
+        with pytest.raises(pe.ProviderRejected):
+            urlguard.own_url("https://ssapi.shipstation.com", url, family)
+    with pytest.raises(pe.ProviderRejected):  # a custom API URL: only its own origin
+        urlguard.own_url("https://proxy.example.test", "https://ssapi11.shipstation.com/s", family)

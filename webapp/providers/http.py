@@ -166,6 +166,9 @@ def default_error_message(response: requests.Response) -> tuple[str, dict]:
 
 
 class ProviderHTTP:
+    # Other https hosts a provider's own URLs may name, under these domains (see urlguard.own_url).
+    sent_url_family: tuple[str, ...] = ()
+
     def __init__(self, base_url: str, *, auth=None, secrets=(), limiter: SharedRateLimiter | None = None,
                  timeout: tuple[float, float] = (5.0, 30.0),
                  error_parser: Callable[[requests.Response], tuple[str, dict]] = default_error_message,
@@ -202,7 +205,7 @@ class ProviderHTTP:
         """The URL to send: a path joins the configured base; any full URL (one a provider sent)
         is sent only when it names the configured origin, so auth never goes elsewhere."""
         full = path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
-        return urlguard.own_url(self.base_url, full)
+        return urlguard.own_url(self.base_url, full, self.sent_url_family)
 
     def _wait_for_slot(self) -> None:
         if self.limiter is None:

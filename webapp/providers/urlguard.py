@@ -117,14 +117,27 @@ def origin(parsed) -> tuple[str, str, int]:
     return parsed.scheme, parsed.host.lower().rstrip("."), parsed.port or DEFAULT_PORTS[parsed.scheme]
 
 
-def own_url(base_url: str, url: str) -> str:
-    """``url`` as it will be sent, when it points at the configured ``base_url``'s origin;
-    otherwise e.ProviderRejected (nothing is sent, so no credentials leave)."""
+def _in_family(parsed, base, family: tuple[str, ...]) -> bool:
+    """Both the configured host and ``parsed`` are https on 443 under one declared domain
+    (ShipStation's numbered API hosts): never for a custom address an admin typed."""
+    def under(host: str) -> bool:
+        return any(host.endswith("." + domain) or host == domain for domain in family)
+
+    scheme, host, port = origin(parsed)
+    b_scheme, b_host, b_port = origin(base)
+    return (scheme, port, b_scheme, b_port) == ("https", 443, "https", 443) and under(b_host) and under(host)
+
+
+def own_url(base_url: str, url: str, family: tuple[str, ...] = ()) -> str:
+    """``url`` as it will be sent, when it points at the configured ``base_url``'s origin (or,
+    for a provider declaring a host ``family``, another https host of that family while the
+    configured one is too); otherwise e.ProviderRejected (nothing is sent, no credentials leave)."""
     try:
         parsed = parse_sent_url(url)
     except ValueError as exc:
         raise e.ProviderRejected(f"Refusing to call a URL the provider sent: {exc}.") from None
-    if origin(parsed) != origin(parse_url(base_url)):
+    base = parse_url(base_url)
+    if origin(parsed) != origin(base) and not _in_family(parsed, base, family):
         raise e.ProviderRejected(
             f"Refusing to call {parsed.host}: only the account's configured host "
             f"{parse_url(base_url).host} receives our credentials.")

@@ -3,7 +3,8 @@
 HTTP Basic with API Key / API Secret; 40 requests per minute per key pair, announced in
 X-Rate-Limit-* headers; `POST /orders/createorder` upserts on `orderKey`, which makes a
 push idempotent; SHIP_NOTIFY webhooks are unsigned and thin (only a `resource_url`, which
-is fetched with the account's own credentials, only from the configured API host).
+is fetched with the account's own credentials, only from the configured API host or, while
+that is ShipStation's, another https *.shipstation.com host: the reference's allow-list).
 """
 from __future__ import annotations
 
@@ -139,11 +140,15 @@ class ShipStation(Provider):
 
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
-        return ProviderHTTP(
+        http = ProviderHTTP(
             self.base_url, auth=HTTPBasicAuth(creds.get("api_key", ""), creds.get("api_secret", "")),
             secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
             error_parser=parse_error, rate_limit_observer=rate_limit_pause,
         )
+        # resource_urls name numbered hosts (ssapi11.shipstation.com): followed only over https
+        # while the account itself talks to ShipStation, never for a custom API URL.
+        http.sent_url_family = ("shipstation.com",)
+        return http
 
     # ---- connection ---------------------------------------------------------------
     @classmethod
@@ -404,7 +409,7 @@ class ShipStation(Provider):
         """Follow a webhook's resource_url only to the configured API host (the shared HTTP
         layer applies the same rule again when the request is sent)."""
         try:
-            urlguard.own_url(self.base_url, url)
+            urlguard.own_url(self.base_url, url, self.http.sent_url_family)
             return True
         except ProviderRejected:
             return False
