@@ -34,6 +34,13 @@ class _SecureWhenHttps(SecureCookieSessionInterface):
         return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for _, items in values.lists() for value in items)
+
+
 def init_web(app: Flask) -> None:
     from .blueprints.params import DbIntConverter
     app.url_map.converters["int"] = DbIntConverter  # before any route is added
@@ -70,6 +77,16 @@ def init_web(app: Flask) -> None:
         return render_template("errors/error.html", code=400, title="Form expired",
                                message="Your form expired or was sent without its security token. "
                                        "Reload the page and try again."), 400
+
+    @app.before_request
+    def refuse_nul_characters():
+        # A NUL is never meaningful in a query string or a form, and PostgreSQL text refuses it
+        # (a search for it was a 500). Webhook bodies are read raw by their own route.
+        if _has_nul(request.args) or (request.blueprint != "webhooks" and request.mimetype in FORM_TYPES
+                                      and _has_nul(request.form)):
+            log.warning("request refused path=%s reason=NUL character", request.path)
+            return render_template("errors/error.html", code=400, title="Bad request",
+                                   message="The request contained a NUL character."), 400
 
     @app.errorhandler(404)
     def not_found(err):

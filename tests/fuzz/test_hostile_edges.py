@@ -129,3 +129,13 @@ def test_the_route_converter_bounds_ids():
         with pytest.raises(ValueError):
             db_int(bad)
     assert PARAM.pattern  # the walk's own parameter pattern is importable (used above through rule_url)
+
+
+def test_a_nul_in_any_query_string_or_form_is_a_400(app, boss):
+    world, client = boss
+    for rule, method in rules(app):
+        if rule.endpoint.startswith("webhooks."):
+            continue
+        url, _ = rule_url(app, rule, world.values)
+        response = client.open(url, method=method, query_string={"q": "a\x00b"}, data={"name": "a\x00b"})
+        assert response.status_code == 400, (method, url, response.status_code)
