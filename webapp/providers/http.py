@@ -202,10 +202,11 @@ class ProviderHTTP:
             exchange.response_body = self.redactor.text(exchange.response_body)
 
     def url(self, path: str) -> str:
-        """The URL to send: a path joins the configured base; any full URL (one a provider sent)
-        is sent only when it names the configured origin, so auth never goes elsewhere."""
+        """The URL to send: a path joins the configured base; a full URL (one a provider sent) is
+        parsed once, by urllib3 (what requests sends with), and refused when parsers could read
+        it differently (backslashes, credentials, control characters)."""
         full = path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
-        return urlguard.own_url(self.base_url, full, self.sent_url_family)
+        return urlguard.sendable_url(full)
 
     def _wait_for_slot(self) -> None:
         if self.limiter is None:
@@ -267,9 +268,9 @@ class ProviderHTTP:
             raise e.ProviderResponseError(message, status=response.status_code) from exc
 
     def same_host(self, url: str) -> bool:
-        """Our credentials only ever go to the account's own host (scheme, host and port)."""
-        ours, theirs = urlsplit(self.base_url), urlsplit(url)
-        return (ours.scheme, ours.hostname, ours.port) == (theirs.scheme, theirs.hostname, theirs.port)
+        """Our credentials only ever go to the account's own origin (scheme, host and port, as
+        urllib3 reads them), or a provider's declared https host family (urlguard.own_url)."""
+        return urlguard.is_own_url(self.base_url, url, self.sent_url_family)
 
     def _body_failure(self, response) -> "e.ProviderError | None":
         """The provider's declared check of the body (failures inside HTTP 200, SOAP faults

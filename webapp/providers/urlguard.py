@@ -144,6 +144,22 @@ def own_url(base_url: str, url: str, family: tuple[str, ...] = ()) -> str:
     return parsed.url
 
 
+def sendable_url(url: str) -> str:
+    """``url`` as urllib3 will send it, or e.ProviderRejected when it is ambiguous."""
+    try:
+        return parse_sent_url(url).url
+    except ValueError as exc:
+        raise e.ProviderRejected(f"Refusing to call a URL the provider sent: {exc}.") from None
+
+
+def is_own_url(base_url: str, url: str, family: tuple[str, ...] = ()) -> bool:
+    try:
+        own_url(base_url, url, family)
+        return True
+    except e.ProviderRejected:
+        return False
+
+
 # ---- connection time ----------------------------------------------------------------------
 
 class _PeerCheck:

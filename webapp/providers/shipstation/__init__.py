@@ -415,7 +415,9 @@ class ShipStation(Provider):
             return False
 
     def fetch_resource(self, url: str) -> dict:
-        body = self.http.request("GET", url)  # refused there unless it names our configured host
+        if not self.allowed_resource_host(url):  # parsed by urllib3, as it will be sent
+            raise ProviderRejected("Refusing to fetch a resource_url outside the account's ShipStation API host.")
+        body = self.http.request("GET", url)
         if not isinstance(body, dict):
             raise ProviderResponseError("ShipStation resource_url did not return an object.")
         return body
