@@ -1,7 +1,7 @@
 """admin session version: logging out (or any revocation) ends the admin's sessions server-side
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 19:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
