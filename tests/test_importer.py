@@ -379,3 +379,36 @@ def test_reimported_approval_and_file_state_are_attributed_to_the_import(shop):
     assert (item.approval, item.approval_by) == ("approved", "import") and item.approval_at is not None
     assert (item.files[0].state, item.files[0].ready_by) == ("ready", "import")
     assert order("W-1").status == "Order Received"
+
+
+# --- hostile records (issue 11, item 10): each is that record's error, the rest still import ----
+
+def test_hostile_records_are_rejected_one_by_one_and_the_file_goes_on(shop, tmp_path):
+    good = [json.dumps(record(f"H-{n}")) for n in range(1, 4)]
+    deep = "[" * 100_000 + "]" * 100_000
+    hostile = [
+        json.dumps(record("H-OVER", placed_at="9999-12-31T23:59:59-05:00")),
+        json.dumps(record("H-OLD", placed_at="0001-01-01T00:00:00+05:00")),
+        json.dumps(record("H-SLASH/1")),
+        json.dumps(record("H-BACK\\1")),
+        '{"number": "H-DIGITS", "site": "shop-a", "totals": {"total": ' + "9" * 5000 + "}}",
+        '{"number": "H-DEEP", "notes": ' + deep + "}",
+        deep,
+    ]
+    path = tmp_path / "hostile.json"
+    path.write_text("[" + ", ".join([good[0], *hostile[:4], good[1], *hostile[4:], good[2]]) + "]")
+    report = import_orders_file(str(path))
+    assert sorted(report.imported) == ["H-1", "H-2", "H-3"]
+    reasons = dict(report.rejected)
+    assert len(report.rejected) == len(hostile), report.rejected
+    assert "out of range" in reasons["H-OVER"] and "out of range" in reasons["H-OLD"]
+    assert "'/'" in reasons["H-SLASH/1"] and "H-BACK\\1" in reasons
+    assert all("not valid JSON" in reasons[key] for key in ("#7", "#8", "#9")), reasons
+    assert order("H-SLASH/1") is None and order("H-3") is not None
+
+
+def test_a_file_that_is_not_a_list_is_still_one_clear_rejection(shop, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"a": ' * 50_000 + "1" + "}" * 50_000)
+    report = import_orders_file(str(path))
+    assert len(report.rejected) == 1 and "not valid JSON" in report.rejected[0][1]

@@ -77,6 +77,8 @@ def _init_sqlite(app: Flask) -> None:
 def _init_logging(app: Flask) -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from . import log_filters
+    log_filters.install()  # webhook tokens never reach an access log
 
 
 def _ensure_secrets(app: Flask) -> None:

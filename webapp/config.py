@@ -62,6 +62,12 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
     EMBEDDED_PROVIDERS = _list("EMBEDDED_PROVIDERS")
     ALLOW_LOOPBACK_PROVIDER_URLS = _bool("ALLOW_LOOPBACK_PROVIDER_URLS", False)
+    # The hub's public address (https://hub.example.com): webhook URLs are built from it, never
+    # from a request's Host header. Unset (local runs): the address the admin is using.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip().rstrip("/")
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (ProxyFix).
+    # 0 (default): those headers are ignored, the client address is the TCP peer.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
     PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("PROVIDER_CONNECT_TIMEOUT", "5"))
     PROVIDER_READ_TIMEOUT = float(os.environ.get("PROVIDER_READ_TIMEOUT", "30"))
     PUSH_BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", "5"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
 
@@ -24,14 +26,35 @@ CSP = (
 )
 
 
+class _SecureWhenHttps(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (directly or through
+    a trusted proxy), not only when HUB_ENV=production says so."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for _, items in values.lists() for value in items)
+
+
 def init_web(app: Flask) -> None:
+    from .blueprints.params import DbIntConverter
+    app.url_map.converters["int"] = DbIntConverter  # before any route is added
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+    app.session_interface = _SecureWhenHttps()
     vendor = Blueprint("vendor", __name__, static_folder=str(HTMX_STATIC), static_url_path="/vendor/htmx")
     app.register_blueprint(vendor)
 
     @login_manager.user_loader
-    def load_admin(admin_id: str):
-        from .models import Admin
-        return db.session.get(Admin, int(admin_id))
+    def load_admin(session_id: str):
+        from .sessions import admin_for_session
+        return admin_for_session(session_id)
 
     @app.after_request
     def security_headers(response):
@@ -39,6 +62,8 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.headers.get("HX-Request"):
             response.headers.add("Vary", "HX-Request")
         return response
@@ -52,6 +77,16 @@ def init_web(app: Flask) -> None:
         return render_template("errors/error.html", code=400, title="Form expired",
                                message="Your form expired or was sent without its security token. "
                                        "Reload the page and try again."), 400
+
+    @app.before_request
+    def refuse_nul_characters():
+        # A NUL is never meaningful in a query string or a form, and PostgreSQL text refuses it
+        # (a search for it was a 500). Webhook bodies are read raw by their own route.
+        if _has_nul(request.args) or (request.blueprint != "webhooks" and request.mimetype in FORM_TYPES
+                                      and _has_nul(request.form)):
+            log.warning("request refused path=%s reason=NUL character", request.path)
+            return render_template("errors/error.html", code=400, title="Bad request",
+                                   message="The request contained a NUL character."), 400
 
     @app.errorhandler(404)
     def not_found(err):

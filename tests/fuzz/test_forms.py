@@ -75,12 +75,13 @@ def _bad_values(field) -> list[tuple[str, str]]:
     elif isinstance(field, IntegerField):
         bad += [("abc", "not a number"), ("1.5", "not whole"), ("9" * 40, "too large")]
     elif isinstance(field, DateField):
-        bad += [("2026-13-45", "no such date"), ("yesterday", "not a date"), ("31/12/2026", "wrong format")]
+        bad += [("2026-13-45", "no such date"), ("yesterday", "not a date"), ("31/12/2026", "wrong format"),
+                ("9999-12-31", "overflows the day after"), ("0001-01-01", "before 1900")]
     elif isinstance(field, EmailField) or field.name == "email":
         bad += [("not-an-email", "no @"), ("a@", "no domain"), ("x" * 250 + "@example.com", "too long")]
     elif isinstance(field, SelectField):
         if field.validate_choice or field.name in ("provider", "admin"):
-            bad += [("__no_such_choice__", "not a choice")]
+            bad += [("__no_such_choice__", "not a choice"), ("9" * 20, "an id past 64 bits")]
     elif isinstance(field, StringField) and not isinstance(field, BooleanField):
         if field.name == "domain":
             bad += [("http://shop.example.com/path", "a URL, not a host"), ("bad domain!", "not a host name")]

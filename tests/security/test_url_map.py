@@ -134,3 +134,56 @@ def test_every_site_scoped_route_is_404_for_an_admin_without_access(app, world):
         assert expected in urls, expected
     assert any("/entities/" in url for url in urls)
     assert cross_checked >= 25
+
+
+ACCOUNT_VIEW = {"embedded.account"}  # seen by every admin of the company, without what only managers see
+FORM_ACCOUNT_ROUTES = {"sync.global_sync"}  # the account id travels in the form
+# Using an account on one's own sites (the import writes only to the admin's visible sites).
+OWN_SITES_USE = {"embedded_mapping.import_map"}
+
+
+def test_account_run_and_exchange_routes_refuse_a_one_site_admin(app, world):
+    """Walk every route taking an account or a run as the admin of "mine", against the accounts
+    live on "theirs", a global run of theirs and an account-level exchange carrying a customer's
+    name: a 404, except the account page, which shows none of the key, token or exchange."""
+    from webapp.models import ProviderAccount, ProviderExchange, SyncRun
+
+    from .conftest import SECRET
+
+    marker = "Customer-Of-Theirs-8817"
+    with app.app_context():
+        run = SyncRun(account_id=world.account_ids[0], site_id=None, scope="global", items=["orders"],
+                      started_by=world.boss, state="finished")
+        db.session.add(run)
+        db.session.add(ProviderExchange(account_id=world.account_ids[0], subject_type="account",
+                                        subject_id=world.account_ids[0], method="GET", url="https://x.test/s",
+                                        status=200, response_body=f'{{"name": "{marker}"}}'))
+        db.session.commit()
+        global_run = run.id
+        tokens = [db.session.get(ProviderAccount, i).webhook_token for i in world.account_ids]
+    restricted = login_client(app, world.restricted)
+    checked = 0
+    for rule, method in rules(app):
+        if not (rule.arguments & {"account_id", "run_id"} or rule.endpoint in FORM_ACCOUNT_ROUTES):
+            continue
+        for account_id in world.account_ids:
+            variants = [{"account_id": account_id}]
+            if "run_id" in rule.arguments:
+                variants.append({"run_id": global_run})
+            for overrides in variants:
+                url, _ = rule_url(app, rule, world.values, overrides)
+                response = open_canonical(restricted, url, method, data={"account_id": account_id, "items": "orders"})
+                if rule.endpoint in ACCOUNT_VIEW:
+                    text = response.get_data(as_text=True)
+                    assert response.status_code == 200, (url, response.status_code)
+                    for leak in (marker, SECRET, "fixture-value", *tokens):
+                        assert leak not in text, (url, leak)
+                elif rule.endpoint in OWN_SITES_USE:
+                    assert response.status_code < 500, (method, url, response.status_code)
+                else:
+                    assert response.status_code == 404, (method, url, response.status_code)
+                checked += 1
+    assert checked >= 10
+    text = restricted.get("/preferences/embedded/log").get_data(as_text=True) + restricted.get(
+        "/preferences/embedded/").get_data(as_text=True)
+    assert marker not in text and not any(token in text for token in tokens)

@@ -40,3 +40,18 @@ def owned_or_404(model, object_id: int, site: Site):
 def actor() -> str:
     """How the current admin appears in audit records."""
     return current_user.email
+
+
+def managed_or_404(account):
+    """An account the current admin may manage (embedded.account_access): else a 404."""
+    from ..embedded.account_access import can_manage
+
+    if account is None or not can_manage(current_user, account):
+        abort(404)
+    return account
+
+
+def can_manage(account) -> bool:
+    from ..embedded.account_access import can_manage as rule
+
+    return rule(current_user, account)

@@ -4,14 +4,15 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..auth_throttle import LoginThrottle
-from ..models import Admin
+from ..sessions import end_sessions, start_session, verify_login
+from .redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -26,9 +27,7 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dashboard.index")
+    return safe_next(target, url_for("dashboard.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -41,7 +40,7 @@ def login():
         email = form.email.data.strip().lower()
         try:
             throttle = LoginThrottle.for_request(email, request.remote_addr or "-")
-            wait = throttle.seconds_locked()
+            wait = throttle.acquire()  # checks and counts this attempt in one atomic step
         except RedisError:
             # Without the shared failure counters logins cannot be throttled: refuse them
             # (fail closed) with a clear message rather than a 500; open sessions keep working.
@@ -54,13 +53,12 @@ def login():
                 f"Too many failed attempts. Try again in {max(1, wait // 60)} minute(s).")
             status = 429
         else:
-            admin = Admin.query.filter_by(email=email).first()
-            if admin and admin.active and admin.check_password(form.password.data):
-                throttle.reset()
-                login_user(admin)
+            admin = verify_login(email, form.password.data)
+            if admin is not None:
+                throttle.succeeded()
+                start_session(admin)
                 log.info("login ok admin=%s", admin.id)
                 return redirect(_safe_next(request.args.get("next")))
-            throttle.fail()
             log.info("login failed email=%s ip=%s", email, request.remote_addr)
             form.password.errors.append("Wrong email or password.")
             status = 401
@@ -72,6 +70,6 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    end_sessions(current_user._get_current_object())
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

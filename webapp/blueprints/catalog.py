@@ -13,6 +13,7 @@ from ..storefront import catalog, queries
 from .access import owned_or_404, site_or_404
 from .forms import CategoryForm, NewCategoryForm, ProductForm, RootCategoryForm, ShippingMethodForm, show_error
 from .sites import tab_page
+from .params import db_int
 
 bp = Blueprint("catalog", __name__, url_prefix="/sites")
 
@@ -20,7 +21,7 @@ DETAILS = [("details", "Details")]
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int)
+    return request.args.get("page", 1, type=db_int)
 
 
 def _form_status() -> int:

@@ -18,6 +18,7 @@ from werkzeug.routing import BuildError
 from wtforms import SelectField, StringField
 
 from ..embedded import accounts, activation, install, overview
+from ..embedded.webhooks import webhook_url
 from ..extensions import db
 from ..models import (
     ENTITY_TYPES, Admin, Binding, Category, Product, ProviderAccount, ProviderExchange, ShippingMethod, Site,
@@ -30,6 +31,7 @@ from . import access
 from .preferences import register_section
 from .provider_forms import choices, schema_form, split_errors
 from .tabs import Tab, register_tab
+from .params import db_int
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,10 @@ def _active_admins():
             .order_by(Admin.name, Admin.email).all())
 
 
-def _display_rows(schema: Schema, values: dict) -> list[tuple]:
-    """(field, text) pairs for read-only views; secrets masked, choices shown by label."""
-    shown = schema.masked(values)
+def _display_rows(schema: Schema, values: dict, mask_all: bool = False) -> list[tuple]:
+    """(field, text) pairs for read-only views; secrets masked (every value but URLs when
+    ``mask_all``: an API key is for account managers only), choices shown by label."""
+    shown = schema.masked(values, everything=mask_all)
     rows = []
     for f in schema:
         value = shown.get(f.name)
@@ -142,7 +145,7 @@ def index():
 @login_required
 def failed_pushes():
     """Orders whose push failed, optionally for one account and/or one site (the overview links here)."""
-    account_id, site_id = request.args.get("account", type=int), request.args.get("site", type=int)
+    account_id, site_id = request.args.get("account", type=db_int), request.args.get("site", type=db_int)
     account = _account_or_404(account_id) if account_id else None
     site = db.session.get(Site, site_id) if site_id else None
     if site_id and (site is None or not current_user.can_access(site)):
@@ -157,7 +160,7 @@ def failed_pushes():
 
 def _int_or_none(value):
     try:
-        return int(value)
+        return db_int(value)
     except (TypeError, ValueError):
         return None
 
@@ -233,7 +236,7 @@ def new_account():
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_account(account_id):
-    return _account_form_page(_account_or_404(account_id))
+    return _account_form_page(access.managed_or_404(_account_or_404(account_id)))
 
 
 @bp.get("/accounts/fields")
@@ -251,7 +254,7 @@ def provider_fields():
 
 def _webhook_url(account: ProviderAccount) -> str:
     # Absolute, because the admin pastes it into the provider's dashboard.
-    return f"{request.host_url.rstrip('/')}/webhooks/{account.provider_key}/{account.webhook_token}"
+    return webhook_url(account, request.host_url)
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -259,15 +262,16 @@ def _webhook_url(account: ProviderAccount) -> str:
 def account(account_id):
     account = _account_or_404(account_id)
     provider = account.provider
+    manager = access.can_manage(account)  # the rest see that it exists, not its traffic, key or token
     exchanges = (ProviderExchange.query.filter_by(account_id=account.id, subject_type="account")
-                 .order_by(ProviderExchange.id.desc()).limit(EXCHANGES_SHOWN).all())
+                 .order_by(ProviderExchange.id.desc()).limit(EXCHANGES_SHOWN).all()) if manager else []
     sites = sorted((a for a in account.activations if a.enabled), key=lambda a: a.site.name.lower())
     return render_template(
         "embedded/account.html", provider=provider,
         provider_enabled=install.is_enabled(account.provider_key),
-        credentials=_display_rows(provider.credentials, account.credentials),
+        credentials=_display_rows(provider.credentials, account.credentials, mask_all=not manager),
         settings=_display_rows(provider.account_settings, account.settings),
-        sites=sites, exchanges=exchanges, webhook_url=_webhook_url(account),
+        sites=sites, exchanges=exchanges, webhook_url=_webhook_url(account) if manager else "", can_manage=manager,
         **_test_panel_context(account))
 
 
@@ -283,7 +287,7 @@ def _test_panel_context(account: ProviderAccount, queue_error: str = "") -> dict
 @bp.post("/accounts/<int:account_id>/webhook")
 @login_required
 def subscribe_webhook(account_id):
-    account = _usable_account_or_404(account_id)
+    account = access.managed_or_404(_usable_account_or_404(account_id))
     try:
         accounts.request_webhook_subscription(account, _webhook_url(account))
         flash(f"Subscribing the webhook at {account.provider.name}; this page shows the result in a moment.", "info")
@@ -297,7 +301,7 @@ def subscribe_webhook(account_id):
 @bp.post("/accounts/<int:account_id>/test")
 @login_required
 def test_connection(account_id):
-    account = _account_or_404(account_id)
+    account = access.managed_or_404(_account_or_404(account_id))
     queue_error = ""
     try:
         accounts.request_connection_test(account)
@@ -313,7 +317,7 @@ def test_connection(account_id):
 @bp.get("/accounts/<int:account_id>/test")
 @login_required
 def test_panel(account_id):
-    account = _account_or_404(account_id)
+    account = access.managed_or_404(_account_or_404(account_id))
     if not _htmx():
         return redirect(url_for(".account", account_id=account.id))
     return render_template("embedded/_test_panel.html", **_test_panel_context(account))
@@ -322,7 +326,7 @@ def test_panel(account_id):
 @bp.post("/accounts/<int:account_id>/delete")
 @login_required
 def delete_account(account_id):
-    account = _account_or_404(account_id)
+    account = access.managed_or_404(_account_or_404(account_id))
     name = account.name
     try:
         accounts.delete_account(account)

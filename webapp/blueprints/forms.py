@@ -6,6 +6,7 @@ messages the views attach to the same fields.
 """
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from zoneinfo import available_timezones
 
@@ -29,11 +30,17 @@ def _upper(value):
 class IsoDateField(DateField):
     """A YYYY-MM-DD date whose parse error says what format to use."""
 
+    # Dates are compared as "that day + 1" and stored as time stamps: far years overflow both.
+    EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)
+
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a date as YYYY-MM-DD.") from None
+        if self.data is not None and not self.EARLIEST <= self.data <= self.LATEST:
+            self.data = None
+            raise ValueError(f"Enter a date between {self.EARLIEST.year} and {self.LATEST.year}.")
 
 
 class PriceField(DecimalField):

@@ -12,8 +12,10 @@ from ..models import orders as o
 from ..storefront import orders as use_cases
 from ..storefront import queries
 from .access import actor, item_or_404, order_or_404, site_or_404
+from .redirects import safe_next
 from .forms import ItemStatusForm, OrderFilterForm, ShipmentForm
 from .sites import tab_page
+from .params import db_int
 
 bp = Blueprint("orders", __name__)
 
@@ -47,7 +49,7 @@ def _orders_list(site):
         site_ids=[s.id for s in sites], site_id=chosen.id if chosen else None,
         status=form.valid("status"), placed_from=form.valid("placed_from"), placed_to=form.valid("placed_to"),
     )
-    page = queries.orders_page(filters, request.args.get("page", 1, type=int))
+    page = queries.orders_page(filters, request.args.get("page", 1, type=db_int))
     # Pager links carry the filters (only the form's own fields: never url_for's _external & co).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
 
@@ -205,10 +207,7 @@ def _attempt(use_case, *args, done: str) -> bool:
 
 def _back(default: str):
     """Redirect to the page the button was on (a local path only), else `default`."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return redirect(target)
-    return redirect(default)
+    return redirect(safe_next(request.form.get("next"), default))
 
 
 def _back_to_item(item):

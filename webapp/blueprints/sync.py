@@ -9,7 +9,9 @@ from ..embedded import install, run_view
 from ..embedded.runs import ITEM_LABELS, RunRefused, request_run, supported_items
 from ..extensions import db
 from ..models import ProviderAccount, SiteActivation, SyncRun
+from . import access
 from .access import site_or_404
+from .params import db_int
 
 bp = Blueprint("sync", __name__)
 
@@ -28,6 +30,8 @@ def _run_or_404(run_id: int) -> SyncRun:
         abort(404)
     if run.site is not None and not current_user.can_access(run.site):
         abort(404)
+    if run.site is None:
+        access.managed_or_404(run.account)  # a global run spans every site the account serves
     return run
 
 
@@ -83,13 +87,13 @@ def site_log(site_slug, account_id):
 def global_sync_section():
     accounts = (ProviderAccount.query.filter_by(company_id=current_user.company_id)
                 .order_by(ProviderAccount.name).all())
-    accounts = [a for a in accounts if install.is_enabled(a.provider_key)]
+    accounts = [a for a in accounts if install.is_enabled(a.provider_key) and access.can_manage(a)]
     live_sites = {}
     for activation in SiteActivation.query.filter_by(enabled=True, is_live=True).all():
         live_sites.setdefault(activation.account_id, []).append(activation.site)
     return Markup(render_template("embedded/_global_sync.html", accounts=accounts, live_sites=live_sites,
                                   labels=ITEM_LABELS, supported=supported_items, latest=run_view.latest_run,
-                                  lines=run_view.log_lines(site_ids=current_user.visible_site_ids(), limit=50),
+                                  lines=run_view.visible_log_lines(current_user, limit=50),
                                   site_names=_site_names()))
 
 
@@ -98,7 +102,7 @@ def global_sync_section():
 def global_sync():
     if not install.menu_visible():
         abort(404)
-    account = _account_or_404(request.form.get("account_id", type=int) or 0)
+    account = access.managed_or_404(_account_or_404(request.form.get("account_id", type=db_int) or 0))
     error = None
     try:
         run = request_run(account, request.form.getlist("items"), current_user.email)
@@ -112,7 +116,7 @@ def global_sync():
 def global_log():
     if not install.menu_visible():
         abort(404)
-    return render_template("embedded/_log_panel.html", lines=run_view.log_lines(site_ids=current_user.visible_site_ids()),
+    return render_template("embedded/_log_panel.html", lines=run_view.visible_log_lines(current_user),
                            refresh_url=request.path, panel_id="log-global", show_site=True, site_names=_site_names())
 
 

@@ -9,6 +9,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Admin, ProviderAccount, ProviderExchange, Site, utcnow
 from ..providers import errors as pe
+from ..providers.fields import SECRET_PLACEHOLDER
 from ..providers.registry import all_providers
 from . import install
 
@@ -67,6 +68,10 @@ def save_account(account: ProviderAccount | None, *, company_id: int, name: str,
             credentials, existing=account.credentials if account else None, allow_loopback=allow_loopback)
         sets, set_errors = provider.account_settings.clean(
             settings, existing=account.settings if account else None, allow_loopback=allow_loopback)
+        if account is not None and _addresses(provider, creds, sets) != _addresses(
+                provider, account.credentials, account.settings):
+            creds, cred_errors, sets, set_errors = _clean_for_new_address(
+                provider, account, credentials, settings, allow_loopback)
         errors.update({f"credentials.{k}": v for k, v in cred_errors.items()})
         errors.update({f"settings.{k}": v for k, v in set_errors.items()})
     if admin is not None and account is not None and "admin" not in errors:
@@ -88,6 +93,30 @@ def save_account(account: ProviderAccount | None, *, company_id: int, name: str,
     db.session.commit()
     log.info("account saved id=%s provider=%s", account.id, provider_key)
     return AccountResult(account)
+
+
+def _addresses(provider, credentials: dict, settings: dict) -> list:
+    """The account's URL values (where its credentials are sent)."""
+    return [str((values or {}).get(f.name) or "").rstrip("/")
+            for schema, values in ((provider.credentials, credentials), (provider.account_settings, settings))
+            for f in schema if f.type == "url"]
+
+
+def _clean_for_new_address(provider, account, credentials, settings, allow_loopback):
+    """The address changed: a stored secret is never sent to a new address, so each one must be
+    typed again (whoever edits the URL must know the secret, not just point it elsewhere)."""
+    out = []
+    for schema, raw, stored in ((provider.credentials, credentials, account.credentials),
+                                (provider.account_settings, settings, account.settings)):
+        public = {k: v for k, v in (stored or {}).items() if k not in schema.secret_names}
+        values, errors = schema.clean(raw, existing=public, allow_loopback=allow_loopback)
+        for f in schema:
+            typed = str(raw.get(f.name) or "").strip() not in ("", SECRET_PLACEHOLDER)
+            if f.secret and (stored or {}).get(f.name) and not typed:
+                errors[f.name] = (f"Type the {f.label} again: the address changed, and a stored secret is never "
+                                  f"sent to a new address.")
+        out += [values, errors]
+    return tuple(out)
 
 
 def delete_account(account: ProviderAccount) -> None:

@@ -370,3 +370,25 @@ def map_import_command(account_id: int, csv_file) -> None:
         click.echo(f"Error: line {line}: {reason}", err=True)
     click.echo(f"{report.rows} row(s) read, {report.saved} product setting(s) saved, {len(report.errors)} error(s).")
     sys.exit(0 if report.ok else 1)
+
+
+@embedded_cli.command("release-push")
+@click.argument("order_number")
+@click.option("--account", "account_id", type=int, required=True)
+@click.option("--admin", "admin_email", required=True, help="the account manager releasing it (recorded in History)")
+def release_push_command(order_number: str, account_id: int, admin_email: str) -> None:
+    """Release a push stuck in "pushing": it becomes failed ("released by ADMIN") and can be pushed again."""
+    from ..models import Admin, Order, OrderPush
+    from .push_release import ReleaseRefused, release_stuck_push
+
+    order = Order.query.filter_by(number=order_number).first()
+    admin = Admin.query.filter_by(email=admin_email.strip().lower()).first()
+    if order is None:
+        _fail(f"order: no order {order_number!r}")
+    if admin is None or not admin.active or not admin.can_access(order.site):
+        _fail(f"admin: no active admin {admin_email!r} with access to {order.site.slug}")
+    try:
+        release_stuck_push(OrderPush.query.filter_by(order_id=order.id, account_id=account_id).first(), admin)
+    except ReleaseRefused as exc:
+        _fail(str(exc))
+    click.echo(f"order {order_number} account {account_id}: released by {admin.email} (now failed)")

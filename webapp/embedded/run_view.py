@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_
 
-from ..models import RunLogLine, SyncRun
+from ..models import ProviderAccount, RunLogLine, SyncRun
 
 LOG_LIMIT = 100
 
@@ -27,16 +27,35 @@ def recent_runs(site_id: int | None = None, account_id: int | None = None, limit
 
 
 def log_lines(site_id: int | None = None, account_id: int | None = None, run_id: int | None = None,
-              limit: int = LOG_LIMIT, site_ids: list[int] | None = None) -> list[RunLogLine]:
-    """Newest first. For a site: only that site's lines (also from global runs). ``site_ids``
-    limits an admin without every site to lines of their sites (and run-level lines)."""
+              limit: int = LOG_LIMIT, site_ids: list[int] | None = None, company_id: int | None = None,
+              account_ids: set[int] | None = None) -> list[RunLogLine]:
+    """Newest first. For a site: only that site's lines (also from global runs). ``company_id``
+    keeps to that company's accounts; ``site_ids`` limits an admin without every site to lines
+    of their sites, and run-level lines (no site) to runs on their sites or of ``account_ids``
+    (the accounts they manage)."""
     query = RunLogLine.query
+    if site_ids is not None or company_id is not None or account_id is not None:
+        query = query.join(SyncRun, SyncRun.id == RunLogLine.run_id)
+    if company_id is not None:
+        query = query.join(ProviderAccount, ProviderAccount.id == SyncRun.account_id).filter(
+            ProviderAccount.company_id == company_id)
     if site_ids is not None:
-        query = query.filter(or_(RunLogLine.site_id.is_(None), RunLogLine.site_id.in_(site_ids)))
+        run_level = RunLogLine.site_id.is_(None) & or_(SyncRun.site_id.in_(site_ids),
+                                                       SyncRun.account_id.in_(sorted(account_ids or ())))
+        query = query.filter(or_(RunLogLine.site_id.in_(site_ids), run_level))
     if run_id is not None:
         query = query.filter(RunLogLine.run_id == run_id)
     if site_id is not None:
         query = query.filter(RunLogLine.site_id == site_id)
     if account_id is not None:
-        query = query.join(SyncRun, SyncRun.id == RunLogLine.run_id).filter(SyncRun.account_id == account_id)
+        query = query.filter(SyncRun.account_id == account_id)
     return query.order_by(RunLogLine.id.desc()).limit(limit).all()
+
+
+def visible_log_lines(admin, limit: int = LOG_LIMIT) -> list[RunLogLine]:
+    """The global log as ``admin`` may read it: their company, then their sites."""
+    from .account_access import manageable_account_ids
+
+    site_ids = admin.visible_site_ids()
+    return log_lines(company_id=admin.company_id, site_ids=site_ids, limit=limit,
+                     account_ids=manageable_account_ids(admin) if site_ids is not None else None)

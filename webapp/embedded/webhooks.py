@@ -1,6 +1,7 @@
 """Webhook intake: answer fast, store the event once, process it in a job exactly once."""
 from __future__ import annotations
 
+import codecs
 import hmac
 import json
 import logging
@@ -13,6 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import noload
+from werkzeug.http import parse_options_header
 
 from ..extensions import db
 from ..models import ProviderAccount, WebhookEvent, utcnow
@@ -70,8 +72,13 @@ def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake
         log.warning("webhook rejected account=%s reason=%s", account.id, exc)
         return Intake(401, "not authenticated")
     try:
+        body = as_utf8(headers, body)
+    except UnsupportedCharset as exc:
+        log.warning("webhook refused account=%s reason=%s", account.id, exc)
+        return Intake(415, str(exc))
+    try:
         envelope = client.parse_webhook(headers, body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: a provider parser without a depth bound
         log.warning("webhook malformed account=%s reason=%s", account.id, exc)
         return Intake(400, f"malformed webhook: {exc}")
     event = WebhookEvent(account_id=account.id, dedupe_key=str(envelope.dedupe_key)[:128],
@@ -93,6 +100,42 @@ def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake
         # queues events left "received" once the queue is back (recover_stale_events).
         log.exception("webhook stored but not queued event=%s (queue unavailable)", event_id)
     return Intake(202, "accepted", event_id)
+
+
+class UnsupportedCharset(ValueError):
+    pass
+
+
+WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32 sent without saying so
+
+
+def as_utf8(headers: dict, body: bytes) -> bytes:
+    """The body as UTF-8, decoded by its declared charset, or UnsupportedCharset (HTTP 415).
+    Checked after the signature (computed over the bytes as sent), before anything is stored:
+    an event that was accepted can always be read back."""
+    mimetype, options = parse_options_header(_header(headers, "Content-Type"))
+    charset = options.get("charset", "").strip()
+    if charset:
+        try:
+            codec = codecs.lookup(charset).name
+        except LookupError:
+            raise UnsupportedCharset(f"unknown charset {charset[:40]!r}") from None
+        if codec not in ("utf-8", "ascii") and not mimetype.endswith("json"):
+            # XML names its encoding in its own prolog: transcoding would contradict it.
+            raise UnsupportedCharset(f"send {mimetype or 'the body'} as UTF-8")
+    else:
+        codec = "utf-8"
+        if body.startswith(WIDE_BOMS):
+            raise UnsupportedCharset("the body is not UTF-8; declare its charset")
+    try:
+        text = body.decode("utf-8-sig" if codec == "utf-8" else codec)
+    except (UnicodeDecodeError, LookupError):
+        raise UnsupportedCharset(f"the body is not valid {codec}") from None
+    return text.encode("utf-8")
+
+
+def _header(headers: dict, name: str) -> str:
+    return next((str(v) for k, v in headers.items() if k.lower() == name.lower()), "")
 
 
 def _enqueue(event_id: int, delay: float = 0) -> None:
@@ -160,3 +203,11 @@ def recover_stale_events() -> int:
     if ids:
         log.warning("re-queued %s webhook events", len(ids))
     return len(ids)
+
+
+def webhook_url(account: ProviderAccount, request_base: str = "") -> str:
+    """The address a provider posts this account's webhooks to. Built from PUBLIC_URL (never
+    from a request's Host header, which a client chooses) when it is set; an install without
+    it (local runs, tests) falls back to the address the admin is using."""
+    base = (current_app.config.get("PUBLIC_URL") or request_base or "").rstrip("/")
+    return f"{base}/webhooks/{account.provider_key}/{account.webhook_token}"

@@ -31,6 +31,8 @@ class Admin(UserMixin, db.Model):
     password_hash = db.Column(db.String(300), nullable=False)
     is_super = db.Column(db.Boolean, nullable=False, default=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
+    # Part of the session's user id: bumping it (logout) makes every cookie issued before unusable.
+    session_version = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     company = db.relationship("Company")
@@ -41,6 +43,9 @@ class Admin(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie names
+        return f"{self.id}:{self.session_version or 0}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -2,12 +2,10 @@
 and the catalogue (the Apprise/Redash pattern)."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 SECRET_PLACEHOLDER = "••••••••"
 
@@ -103,27 +101,30 @@ class Field:
         return value
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_provider_url(url: str, *, allow_loopback: bool, label: str = "URL") -> str:
-    """https only; plain http solely for loopback hosts when the install allows it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise FieldError(f"{label} must be a full https:// address.")
-    if parts.username or parts.password:
-        raise FieldError(f"{label} must not contain a user name or password.")
-    if parts.fragment:
+    """https only; plain http solely for loopback hosts when the install allows it. The host
+    must not be (or resolve to) this machine or the internal network (see urlguard, which
+    checks again at connection time)."""
+    from . import urlguard
+
+    try:
+        parts = urlguard.parse_sent_url(url)
+    except ValueError as exc:
+        if "credentials" in str(exc):
+            raise FieldError(f"{label} must not contain a user name or password.") from None
+        if "http(s)" in str(exc) or "valid" in str(exc):
+            raise FieldError(f"{label} must be a full https:// address.") from None
+        raise FieldError(f"{label} must not contain {str(exc).split(' are ')[0]}.") from None
+    if parts.fragment is not None:
         raise FieldError(f"{label} must not contain a #fragment.")
-    loopback = _is_loopback(parts.hostname)
-    if loopback and not allow_loopback:
-        raise FieldError(f"{label} points at this machine; that is only allowed in a demo or test install.")
+    loopback = urlguard.is_loopback_name(parts.host)
+    try:
+        urlguard.check_host(parts.host, parts.port, allow_loopback=allow_loopback)
+    except urlguard.BlockedAddress as exc:
+        if loopback or "loopback" in str(exc):
+            raise FieldError(f"{label} points at this machine; that is only allowed in a demo or test install.") \
+                from None
+        raise FieldError(f"{label} must be a public address ({exc}).") from None
     if parts.scheme == "http" and not loopback:
         raise FieldError(f"{label} must use https://.")
     return url.rstrip("/")
@@ -171,10 +172,15 @@ class Schema:
             errors[name] = f"Unknown setting {name!r}."
         return values, errors
 
-    def masked(self, values: dict | None) -> dict:
-        """Values safe to show or log: secrets replaced by a placeholder."""
+    def masked(self, values: dict | None, everything: bool = False) -> dict:
+        """Values safe to show or log: secrets replaced by a placeholder (with ``everything``,
+        every value but URLs, choices and yes/no: API keys and user names too)."""
         values = values or {}
-        return {f.name: (SECRET_PLACEHOLDER if f.secret and values.get(f.name) else values.get(f.name))
+
+        def hidden(f: Field) -> bool:
+            return f.secret or (everything and f.type not in ("url", "choice", "bool"))
+
+        return {f.name: (SECRET_PLACEHOLDER if hidden(f) and values.get(f.name) else values.get(f.name))
                 for f in self.fields}
 
     def describe(self) -> list[dict]:

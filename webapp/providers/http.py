@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape as xml_escape
 import requests
 
 from . import errors as e
+from . import urlguard
 from .ratelimit import SharedRateLimiter
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,9 @@ def default_error_message(response: requests.Response) -> tuple[str, dict]:
 
 
 class ProviderHTTP:
+    # Other https hosts a provider's own URLs may name, under these domains (see urlguard.own_url).
+    sent_url_family: tuple[str, ...] = ()
+
     def __init__(self, base_url: str, *, auth=None, secrets=(), limiter: SharedRateLimiter | None = None,
                  timeout: tuple[float, float] = (5.0, 30.0),
                  error_parser: Callable[[requests.Response], tuple[str, dict]] = default_error_message,
@@ -179,7 +183,7 @@ class ProviderHTTP:
         self.rate_limit_observer = rate_limit_observer
         self.response_check = response_check
         self.redactor = Redactor(secrets)
-        self.session = session or requests.Session()
+        self.session = session or urlguard.guarded_session()
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
         self.exchanges: list[Exchange] = []
         self.observer: Callable[[int | None, int], None] | None = None  # (status, ms) of every exchange: metrics
@@ -198,7 +202,11 @@ class ProviderHTTP:
             exchange.response_body = self.redactor.text(exchange.response_body)
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
+        """The URL to send: a path joins the configured base; a full URL (one a provider sent) is
+        parsed once, by urllib3 (what requests sends with), and refused when parsers could read
+        it differently (backslashes, credentials, control characters)."""
+        full = path if path.startswith(("http://", "https://")) else urljoin(self.base_url, path.lstrip("/"))
+        return urlguard.sendable_url(full)
 
     def _wait_for_slot(self) -> None:
         if self.limiter is None:
@@ -260,9 +268,9 @@ class ProviderHTTP:
             raise e.ProviderResponseError(message, status=response.status_code) from exc
 
     def same_host(self, url: str) -> bool:
-        """Our credentials only ever go to the account's own host (scheme, host and port)."""
-        ours, theirs = urlsplit(self.base_url), urlsplit(url)
-        return (ours.scheme, ours.hostname, ours.port) == (theirs.scheme, theirs.hostname, theirs.port)
+        """Our credentials only ever go to the account's own origin (scheme, host and port, as
+        urllib3 reads them), or a provider's declared https host family (urlguard.own_url)."""
+        return urlguard.is_own_url(self.base_url, url, self.sent_url_family)
 
     def _body_failure(self, response) -> "e.ProviderError | None":
         """The provider's declared check of the body (failures inside HTTP 200, SOAP faults

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from .. import jsonsafe
 from ..extensions import db
 from ..models import ItemFile, Order, OrderEvent, OrderItem, Product, ShippingMethod, Site, SiteUser, utcnow
 from ..models import orders as o
@@ -45,6 +47,7 @@ TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 """.split())
 COUNTRY_HINTS = {"UK": "GB", "EL": "GR"}  # reserved codes people commonly send
 
+ORDER_NUMBER = re.compile(r"[^/\\\x00-\x1f\x7f]+")
 RECORD_KEYS = {"number", "site", "customer_email", "placed_at", "paid", "po_number", "notes",
                "billing_address", "totals", "items"}
 ITEM_KEYS = {"sku", "name", "quantity", "unit_price", "approval", "status", "ship_to",
@@ -111,12 +114,30 @@ def import_orders_file(path: str) -> ImportReport:
         else:
             with open(path, encoding="utf-8-sig") as handle:
                 text = handle.read()
-        records = json.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         return _file_rejected(label, f"cannot read file: {exc}")
-    except json.JSONDecodeError as exc:
-        return _file_rejected(label, f"not valid JSON: {exc}")
-    return import_orders(records)
+    elements = jsonsafe.split_array(text)
+    if elements is None:  # not a list: parsed whole for the message
+        try:
+            records = jsonsafe.loads(text)
+        except ValueError as exc:
+            return _file_rejected(label, f"not valid JSON: {exc}")
+        return import_orders(records)
+    return import_orders([_parse_element(element) for element in elements])
+
+
+@dataclass
+class _Unparsed:
+    """A record whose own JSON is bad; the others are still imported."""
+
+    reason: str
+
+
+def _parse_element(text: str) -> Any:
+    try:
+        return jsonsafe.loads(text)
+    except ValueError as exc:
+        return _Unparsed(str(exc)[:200])
 
 
 def import_orders(records: list) -> ImportReport:
@@ -330,6 +351,8 @@ def _check_record(raw: dict, sites: dict[str, _SiteCatalog]) -> tuple[_Record, _
     check = _Checker()
     check.unknown_keys(raw, RECORD_KEYS, "order")
     number = check.text(raw, "number", "number", max_len=50, required=True)
+    if number and not ORDER_NUMBER.fullmatch(number):  # it becomes a URL segment: /orders/<number>
+        check.error(f"number {_show(number)} may not contain '/', '\\' or control characters")
     site = _check_site(raw, sites, check)
     record = _Record(
         number=number,
@@ -364,12 +387,19 @@ def _check_placed_at(raw: dict, site: _SiteCatalog | None, check: _Checker) -> d
         if not isinstance(value, str):
             raise ValueError
         moment = datetime.fromisoformat(value.strip())
+        if moment.tzinfo is None:  # a storefront's local time: the site's own time zone
+            moment = moment.replace(tzinfo=site.tz if site else timezone.utc)
+        moment = moment.astimezone(timezone.utc)
     except ValueError:
         check.error(f"placed_at {_show(value)} is not an ISO-8601 date-time")
         return None
-    if moment.tzinfo is None:  # a storefront's local time: the site's own time zone
-        moment = moment.replace(tzinfo=site.tz if site else timezone.utc)
-    return moment.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the last representable instant
+        check.error(f"placed_at {_show(value)} is out of range")
+        return None
+    if not 1900 <= moment.year <= 9998:
+        check.error(f"placed_at {_show(value)} is out of range (years 1900 to 9998)")
+        return None
+    return moment
 
 
 def _check_address(raw: Any, label: str, check: _Checker) -> dict:
@@ -623,6 +653,8 @@ class _Importer:
 
     def _import_one(self, index: int, raw: Any) -> None:
         key = raw["number"].strip() if _has_number(raw) else f"#{index}"
+        if isinstance(raw, _Unparsed):
+            return self.report.reject(key, f"record is not valid JSON: {raw.reason}")
         if not isinstance(raw, dict):
             return self.report.reject(key, f"record is not an object (got {_type_name(raw)})")
         record, check = _check_record(raw, self.sites)

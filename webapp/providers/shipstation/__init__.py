@@ -3,12 +3,12 @@
 HTTP Basic with API Key / API Secret; 40 requests per minute per key pair, announced in
 X-Rate-Limit-* headers; `POST /orders/createorder` upserts on `orderKey`, which makes a
 push idempotent; SHIP_NOTIFY webhooks are unsigned and thin (only a `resource_url`, which
-is fetched with the account's own credentials, from ShipStation hosts only).
+is fetched with the account's own credentials, only from the configured API host or, while
+that is ShipStation's, another https *.shipstation.com host: the reference's allow-list).
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from datetime import date, timedelta
@@ -23,7 +23,9 @@ from ..context import ItemPushResult, OrderContext, PushResult, Shipment, Status
 from ..errors import ProviderError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
 from ..http import ProviderHTTP
+from ... import jsonsafe
 from ..ratelimit import RateLimit
+from .. import urlguard
 from . import mapping
 
 TIME_ZONES = (
@@ -138,11 +140,15 @@ class ShipStation(Provider):
 
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
-        return ProviderHTTP(
+        http = ProviderHTTP(
             self.base_url, auth=HTTPBasicAuth(creds.get("api_key", ""), creds.get("api_secret", "")),
             secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
             error_parser=parse_error, rate_limit_observer=rate_limit_pause,
         )
+        # resource_urls name numbered hosts (ssapi11.shipstation.com): followed only over https
+        # while the account itself talks to ShipStation, never for a custom API URL.
+        http.sent_url_family = ("shipstation.com",)
+        return http
 
     # ---- connection ---------------------------------------------------------------
     @classmethod
@@ -358,9 +364,9 @@ class ShipStation(Provider):
         """V1 notifications are thin and unsigned: {resource_url, resource_type}. Authenticity
         comes from the secret URL token and from fetching resource_url with our credentials."""
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ValueError("body is not JSON") from None
+            data = jsonsafe.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"body is not JSON ({str(exc)[:80]})") from None
         if not isinstance(data, dict):
             raise ValueError("body is not a JSON object")
         url, kind = data.get("resource_url"), data.get("resource_type")
@@ -374,7 +380,7 @@ class ShipStation(Provider):
         return WebhookEnvelope(dedupe_key=hashlib.sha256(f"{kind}|{url}".encode()).hexdigest(), event_type=kind)
 
     def process_webhook(self, payload: bytes) -> Iterator[StatusUpdate]:
-        data = json.loads(payload)
+        data = jsonsafe.loads(payload)
         if data.get("resource_type") not in self.WEBHOOK_EVENTS:
             return  # order imports and fulfilment notices carry no shipment of ours
         url = data["resource_url"]
@@ -400,17 +406,17 @@ class ShipStation(Provider):
         return {"hooks": created, "target_url": target_url}
 
     def allowed_resource_host(self, url: str) -> bool:
-        """Follow a webhook's resource_url only to ShipStation (or the configured API host)."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme == "https" and (host == "shipstation.com" or host.endswith(".shipstation.com")):
+        """Follow a webhook's resource_url only to the configured API host (the shared HTTP
+        layer applies the same rule again when the request is sent)."""
+        try:
+            urlguard.own_url(self.base_url, url, self.http.sent_url_family)
             return True
-        configured = urlsplit(self.base_url)
-        return (parts.scheme, parts.netloc.lower()) == (configured.scheme, configured.netloc.lower())
+        except ProviderRejected:
+            return False
 
     def fetch_resource(self, url: str) -> dict:
-        if not self.allowed_resource_host(url):
-            raise ProviderRejected(f"Refusing to fetch a resource_url outside ShipStation: {urlsplit(url).hostname}")
+        if not self.allowed_resource_host(url):  # parsed by urllib3, as it will be sent
+            raise ProviderRejected("Refusing to fetch a resource_url outside the account's ShipStation API host.")
         body = self.http.request("GET", url)
         if not isinstance(body, dict):
             raise ProviderResponseError("ShipStation resource_url did not return an object.")

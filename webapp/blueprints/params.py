@@ -1,0 +1,23 @@
+"""Ids and numbers from URLs, query strings and forms, bounded at the edge: a value past the
+database's integer range is "not found" / "not a choice", never a driver overflow (a 500)."""
+from __future__ import annotations
+
+from werkzeug.routing import IntegerConverter
+
+MAX_DB_INT = 2**31 - 1  # PostgreSQL integer, the type of every id column
+
+
+def db_int(value) -> int:
+    """``type=`` for request.args/form.get: ValueError (so the default applies) when out of range."""
+    number = int(str(value).strip())
+    if not 0 <= number <= MAX_DB_INT:
+        raise ValueError("out of range")
+    return number
+
+
+class DbIntConverter(IntegerConverter):
+    """``<int:…>`` in every route: a number past MAX_DB_INT does not match (a 404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DB_INT)
+        super().__init__(map, *args, **kwargs)
