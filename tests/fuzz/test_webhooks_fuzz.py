@@ -32,7 +32,7 @@ from webapp.models import ItemPush, OrderPush, ProviderAccount, WebhookEvent
 from webapp.providers.base import WebhookAuthError, WebhookEnvelope
 from webapp.providers.registry import all_providers
 
-from .corpus import order_context, webhook_token
+from .corpus import order_context, push_settings, webhook_token
 from .strategies import hostile_bodies, mutate_json, provider_json
 from .test_provider_responses_fuzz import _corpus
 
@@ -64,7 +64,8 @@ def hook_accounts(app_ctx):
         credentials, corpus = _credentials(provider)
         result = save_account(None, company_id=admin.company_id, name=f"{provider.name} hooks",
                               provider_key=provider.key, admin_id=admin.id, credentials=credentials,
-                              settings=dict(corpus.settings) or fixture_settings(provider))
+                              settings={**fixture_settings(provider),
+                                        **(push_settings(provider.key).get("account") or {})})
         assert result.ok, result.errors
         setup = provider.webhook_setup("", "")
         if corpus.webhooks and setup is not None and (setup.header_name or setup.template):
