@@ -28,7 +28,7 @@ from sandbox.testing import run_sandbox
 from webapp.embedded.maintenance import run_maintenance
 from webapp.extensions import db
 from webapp.models import Order, OrderPush, ProviderAccount, Site, SyncRun, WebhookEvent
-from webapp.queue import get_queue, get_redis
+from webapp.queue import PUSH, get_queue, get_redis
 
 from . import harness
 
@@ -184,7 +184,7 @@ def test_commit_failure_in_a_push_job_fails_the_job_and_is_recovered(app, app_ct
         world = harness.build_world([base], sites=1, orders=1, ineligible_every=0, providers=harness.only("shipstation"))
         [sim] = world.accounts.values()
         harness.pay(world.eligible)
-        queue = get_queue()
+        queue = get_queue(PUSH)
         with failing_flush(_pushed_rows):
             SimpleWorker([queue], connection=get_redis()).work(burst=True)
         failed = FailedJobRegistry(queue=queue)
@@ -276,7 +276,7 @@ def test_database_briefly_unavailable_while_workers_push(app, app_ctx, tmp_path,
         assert Order.query.filter(Order.id.in_(world.eligible), Order.paid.is_(True)).count() == 20
         stats = sim.stats()
         assert stats["orders"] == 20 and stats["duplicates"] == 0
-        failed = FailedJobRegistry(queue=get_queue())
+        failed = FailedJobRegistry(queue=get_queue(PUSH))
         assert len(failed) >= 1, "the outage should have failed jobs visibly (RQ failed registry)"
     finally:
         if pool is not None:

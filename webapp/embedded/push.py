@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,12 +26,13 @@ from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
 from .accounts import record_exchanges
+from .clients import client_for
 from .context import build_order_context, item_external_number
 from .eligibility import check
+from .jobs import push_order_job
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT = 240
 BACKOFF_CAP = 600.0
 
 
@@ -100,19 +100,6 @@ def to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
     return result.rowcount == 1
 
 
-def _enqueue(push_id: int, delay: float = 0) -> None:
-    from ..queue import get_queue
-
-    job_timeout = max(1, min(JOB_TIMEOUT, int(current_app.config["PUSH_LEASE_SECONDS"]) - 1))
-    kwargs = dict(job_id=f"push-{push_id}-{uuid.uuid4().hex[:10]}", job_timeout=job_timeout,
-                  result_ttl=600, failure_ttl=7 * 86400, description=f"push order (push #{push_id})")
-    queue = get_queue()
-    if delay > 0:
-        queue.enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.push_order_job", push_id, **kwargs)
-    else:
-        queue.enqueue("webapp.embedded.jobs.push_order_job", push_id, **kwargs)
-
-
 def queue_automatic_pushes(order_id: int) -> list[int]:
     """Called after a committed order change: queue a push to every live account once the
     order qualifies; otherwise record why it is waiting. Never re-pushes a pushed order."""
@@ -134,7 +121,7 @@ def queue_automatic_pushes(order_id: int) -> list[int]:
             queued.append(push.id)
     db.session.commit()
     for push_id in queued:
-        _enqueue(push_id)
+        push_order_job.enqueue(push_id)
     return queued
 
 
@@ -160,7 +147,7 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
     db.session.commit()
     try:
         for push_id in to_enqueue:
-            _enqueue(push_id)
+            push_order_job.enqueue(push_id)
     except RedisError:
         # The rows are committed as queued: maintenance gives them a job once the queue is back.
         log.exception("push requested but not queued (queue unavailable) pushes=%s", to_enqueue)
@@ -200,7 +187,7 @@ def run_push(push_id: int) -> str:
     if not eligibility.ok:
         return _back_to_waiting(push, eligibility.reasons)
 
-    client = account.client()
+    client = client_for(account)
     try:
         ctx = build_order_context(order, push, activation, eligibility.items)
         _require_settings(account, ctx)
@@ -208,7 +195,7 @@ def run_push(push_id: int) -> str:
         was_ambiguous = push.ambiguous
         db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
         result = None
-        if was_ambiguous and _supports(client, "find_order"):
+        if was_ambiguous and account.provider.capabilities.order_lookup:
             result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
         if result is None:
             result = client.push_order(ctx)
@@ -229,8 +216,8 @@ def run_push(push_id: int) -> str:
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
     """Push several queued orders of one account: in one bulk request where the provider has
     one (ShipStation createorders), else one by one. Same claims and outcomes as run_push."""
-    client = account.client()
-    if not (account.provider.capabilities.bulk_push and hasattr(client, "push_orders_bulk")):
+    client = client_for(account)
+    if not account.provider.capabilities.bulk_push:
         return {push_id: run_push(push_id) for push_id in push_ids}
     outcomes: dict[int, str] = {}
     prepared = []  # (push_id, ctx, {line: item_id})
@@ -268,13 +255,6 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
             outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
         client.exchanges.clear()  # recorded once, on the first order of the batch
     return outcomes
-
-
-def _supports(client, operation: str) -> bool:
-    """The provider implements ``operation`` itself (not the base class's default)."""
-    from ..providers.base import Provider
-    return callable(getattr(client, operation, None)) and \
-        getattr(type(client), operation, None) is not getattr(Provider, operation, None)
 
 
 def may_have_reached(exc: pe.ProviderError, client) -> bool:
@@ -363,7 +343,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.error_kind = exc.kind
         _history(push, "push retry", push.errors[0])
         db.session.commit()
-        _enqueue(push_id, delay=delay)
+        push_order_job.enqueue(push_id, delay=delay)
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
@@ -377,11 +357,11 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
 
 
 def _waiting_in_queue() -> set[int]:
-    """Push ids whose job is still waiting in the queue list (a backlog, not a lost job)."""
+    """Push ids whose job is still waiting in its queue (a backlog, not a lost job)."""
     from ..queue import get_queue
 
     ids = set()
-    for job_id in get_queue().get_job_ids():
+    for job_id in get_queue(push_order_job.queue).get_job_ids():
         parts = job_id.split("-")
         if len(parts) >= 2 and parts[0] == "push" and parts[1].isdigit():
             ids.add(int(parts[1]))
@@ -408,7 +388,7 @@ def recover_stale_pushes() -> int:
                            .values(queued_at=now, next_attempt_at=None))
         db.session.commit()
     for push_id in ids:
-        _enqueue(push_id)
+        push_order_job.enqueue(push_id)
     if ids:
         log.warning("recovered %s stale pushes", len(ids))
     return len(ids)

@@ -99,6 +99,17 @@ def kind_for_code(code: int) -> str:
     return "rejected"
 
 
+class ProviderNotSupported(ProviderError):
+    """The provider does not offer this operation (its capabilities do not declare it).
+    A use-case checks capabilities first, so meeting this means a wiring bug, said plainly."""
+
+    kind = "unsupported"
+
+    def __init__(self, provider_name: str, operation: str):
+        super().__init__(f"{operation} is not supported by {provider_name}.")
+        self.operation = operation
+
+
 ERROR_KINDS = {
     "invalid_credentials": "Invalid credentials",
     "cannot_connect": "Cannot connect",
@@ -106,4 +117,5 @@ ERROR_KINDS = {
     "unknown": "Unknown error",
     "rejected": "Rejected by the provider",
     "configuration": "Configuration needed",
+    "unsupported": "Not supported by the provider",
 }
