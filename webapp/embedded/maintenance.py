@@ -38,7 +38,7 @@ def ensure_scheduled(redis) -> bool:
 
 
 def run_maintenance() -> dict:
-    from .push import recover_stale_pushes
+    from .push_recovery import recover_stale_pushes
     from .runs import recover_stale_runs
     from .status_polling import schedule_due_polls
     from .webhooks import recover_stale_events

@@ -4,7 +4,7 @@ State lives in OrderPush (one row per order and account). Every transition is a
 conditional UPDATE, so a double click, two workers or a retried job cannot both act:
   waiting/failed/pushed --request--> queued --claim--> pushing --> pushed | failed | queued (retry)
 A worker holds a pushing row under a lease; a killed worker's lease expires and the row
-is queued again. Re-sending is safe because every push carries the same idempotency key
+is queued again (push_recovery). Re-sending is safe because every push carries the same idempotency key
 (ShipStation orderKey upsert) or, for providers without one, looks the order up first after
 any failure that may have reached the provider (``may_have_reached``) or a worker that died
 mid-push; a multi-call push resumes from its checkpoint (ctx.checkpoint).
@@ -42,7 +42,7 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
 
 
-def _stale_queued() -> timedelta:
+def stale_queued_after() -> timedelta:
     """A queued row with no progress this long gets a new job (PUSH_STALE_QUEUED_SECONDS)."""
     return timedelta(seconds=current_app.config["PUSH_STALE_QUEUED_SECONDS"])
 
@@ -92,10 +92,12 @@ def ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
 
 
 def to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
-    """Atomically move to queued; False when another click/job already did."""
+    """Atomically move to queued; False when another click/job already did. A new request
+    starts a new count of attempts (the cap applies per request, not per order's lifetime)."""
     result = db.session.execute(
         update(OrderPush).where(OrderPush.id == push_id, OrderPush.state.in_(allowed_from))
-        .values(state=PUSH_QUEUED, queued_at=utcnow(), next_attempt_at=None, reasons=[], updated_at=utcnow())
+        .values(state=PUSH_QUEUED, queued_at=utcnow(), next_attempt_at=None, reasons=[], attempts=0,
+                updated_at=utcnow())
     )
     return result.rowcount == 1
 
@@ -207,10 +209,23 @@ def run_push(push_id: int) -> str:
         # re-queues once it expires — never a red bar for an order the provider never refused.
         db.session.rollback()
         raise
-    except Exception as exc:  # a bug must still leave a visible, non-running state
+    except Exception as exc:  # a bug: an attempt like any other, visible, final at the cap
         log.exception("push crashed push=%s", push_id)
-        return _failed_attempt(push_id, pe.ProviderError(f"Unexpected error: {type(exc).__name__}: {exc}"), client)
-    return _succeeded(push_id, result, item_ids, client)
+        return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
+    return _record_success(push_id, result, item_ids, client)
+
+
+def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> str:
+    """_succeeded, where an answer our code cannot store (a provider returning the wrong
+    shape) is a crashed attempt, not a job error leaving the row 'pushing'."""
+    try:
+        return _succeeded(push_id, result, item_ids, client)
+    except (DBAPIError, RedisError):
+        db.session.rollback()
+        raise  # our infrastructure: the lease expires and recovery re-queues (up to the cap)
+    except Exception as exc:
+        log.exception("push result could not be recorded push=%s", push_id)
+        return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
 
 
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
@@ -243,7 +258,13 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
         return outcomes
     try:
         results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
-    except pe.ProviderError as exc:  # the whole request failed: every order retries on its own
+    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
+        if isinstance(exc, (DBAPIError, RedisError)):
+            db.session.rollback()
+            raise
+        if not isinstance(exc, pe.ProviderError):
+            log.exception("bulk push crashed pushes=%s", [push_id for push_id, _, _ in prepared])
+            exc = pe.ProviderCrash.wrapping(exc)
         for push_id, _, _ in prepared:
             outcomes[push_id] = _failed_attempt(push_id, exc, client)
             client.exchanges.clear()
@@ -252,7 +273,7 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
         if isinstance(result, pe.ProviderError):
             outcomes[push_id] = _failed_attempt(push_id, result, client)
         else:
-            outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
+            outcomes[push_id] = _record_success(push_id, result, item_ids, client)
         client.exchanges.clear()  # recorded once, on the first order of the batch
     return outcomes
 
@@ -354,41 +375,3 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
     db.session.commit()
     log.warning("push failed push=%s kind=%s errors=%s", push_id, exc.kind, push.errors)
     return "failed"
-
-
-def _waiting_in_queue() -> set[int]:
-    """Push ids whose job is still waiting in its queue (a backlog, not a lost job)."""
-    from ..queue import get_queue
-
-    ids = set()
-    for job_id in get_queue(push_order_job.queue).get_job_ids():
-        parts = job_id.split("-")
-        if len(parts) >= 2 and parts[0] == "push" and parts[1].isdigit():
-            ids.add(int(parts[1]))
-    return ids
-
-
-def recover_stale_pushes() -> int:
-    """Re-enqueue pushes whose job was lost (worker killed, Redis flushed): leases that
-    expired, and queued rows overdue by PUSH_STALE_QUEUED_SECONDS whose job is not still
-    waiting in the queue (a long backlog must not be multiplied by recovery). Safe to run
-    from any process."""
-    now = utcnow()
-    stale_queued = _stale_queued()
-    stale = OrderPush.query.filter(or_(
-        (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now),
-        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at.is_(None))
-        & (OrderPush.queued_at < now - stale_queued),
-        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at < now - stale_queued),
-    )).with_entities(OrderPush.id, OrderPush.state).order_by(OrderPush.id).limit(5000).all()
-    waiting = _waiting_in_queue() if any(row.state == PUSH_QUEUED for row in stale) else set()
-    ids = [row.id for row in stale if not (row.state == PUSH_QUEUED and row.id in waiting)][:500]
-    if ids:
-        db.session.execute(update(OrderPush).where(OrderPush.id.in_(ids))
-                           .values(queued_at=now, next_attempt_at=None))
-        db.session.commit()
-    for push_id in ids:
-        push_order_job.enqueue(push_id)
-    if ids:
-        log.warning("recovered %s stale pushes", len(ids))
-    return len(ids)
