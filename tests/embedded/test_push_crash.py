@@ -145,3 +145,28 @@ def test_a_crash_in_a_bulk_push_is_an_attempt_for_every_order(app, factory, make
     for push in OrderPush.query.all():
         assert push.state == "queued" and push.ambiguous and push.attempts == 1
         assert "Unexpected error: KeyError" in push.errors[0]
+
+
+def test_a_job_timeout_is_not_taken_for_a_provider_bug(app, factory, make_shipstation_account, monkeypatch):
+    """RQ's job timeout is an Exception too: it must end the job (lease recovery takes over),
+    not be recorded as a crashed attempt with more database work after the deadline."""
+    import pytest
+    from rq.timeouts import JobTimeoutException
+
+    from webapp.embedded.jobs import push_order_job
+    from webapp.embedded.push import run_push
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    order = factory.order(site, paid=False, items=[READY_ITEM])
+    uc.mark_paid(order, "ops@example.test")
+    get_queue(push_order_job.queue).empty()
+
+    def too_slow(self, ctx):
+        raise JobTimeoutException("Task exceeded maximum timeout value (3 seconds)")
+    monkeypatch.setattr(ShipStation, "push_order", too_slow)
+    with pytest.raises(JobTimeoutException):
+        run_push(OrderPush.query.one().id)
+    db.session.expire_all()
+    push = OrderPush.query.one()
+    assert push.state == "pushing" and push.lease_until is not None and push.errors == []

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import case, or_, update
 from sqlalchemy.exc import DBAPIError
 
@@ -34,6 +35,10 @@ from .jobs import push_order_job
 log = logging.getLogger(__name__)
 
 BACKOFF_CAP = 600.0
+# Failures of our side, not the provider's: they propagate (the job fails visibly, the lease
+# expires, recovery re-queues). RQ's job timeout is an Exception too and must never be
+# mistaken for a provider bug and answered with more database work.
+OUR_INFRASTRUCTURE = (DBAPIError, RedisError, JobTimeoutException)
 
 
 def _lease() -> timedelta:
@@ -203,10 +208,11 @@ def run_push(push_id: int) -> str:
             result = client.push_order(ctx)
     except pe.ProviderError as exc:
         return _failed_attempt(push_id, exc, client)
-    except (DBAPIError, RedisError):
-        # Our own database or Redis hiccuped, not the provider: fail the job visibly (RQ's
-        # failed registry) and leave the row under its lease, which the maintenance job
-        # re-queues once it expires — never a red bar for an order the provider never refused.
+    except OUR_INFRASTRUCTURE:
+        # Our own database or Redis hiccuped, or the job ran out of time — not the provider:
+        # fail the job visibly (RQ's failed registry) and leave the row under its lease, which
+        # the maintenance job re-queues once it expires (up to the attempt cap) — never a red
+        # bar for an order the provider never refused.
         db.session.rollback()
         raise
     except Exception as exc:  # a bug: an attempt like any other, visible, final at the cap
@@ -220,7 +226,7 @@ def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> s
     shape) is a crashed attempt, not a job error leaving the row 'pushing'."""
     try:
         return _succeeded(push_id, result, item_ids, client)
-    except (DBAPIError, RedisError):
+    except OUR_INFRASTRUCTURE:
         db.session.rollback()
         raise  # our infrastructure: the lease expires and recovery re-queues (up to the cap)
     except Exception as exc:
@@ -259,7 +265,7 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
     try:
         results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
     except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
-        if isinstance(exc, (DBAPIError, RedisError)):
+        if isinstance(exc, OUR_INFRASTRUCTURE):
             db.session.rollback()
             raise
         if not isinstance(exc, pe.ProviderError):
