@@ -20,7 +20,7 @@ from sqlalchemy.orm import configure_mappers
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.queue import QUEUES, get_redis
+from webapp.queue import MAINTENANCE, QUEUES, get_redis
 
 app = create_app()
 
@@ -63,12 +63,15 @@ def main(argv=None) -> int:
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown:
         parser.error(f"unknown queue(s) {', '.join(unknown)}; queues are: {' '.join(QUEUES)}")
+    # Only a worker that runs maintenance jobs (and schedules that queue) keeps their chain
+    # alive; a dedicated `push` worker starting one would pile up jobs nobody takes.
+    keeps_chain = not args.burst and not args.no_scheduler and MAINTENANCE in queues
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with app.app_context():
         configure_mappers()
         connection = get_redis()
         _wait_for_redis(connection)  # started while Redis is down (or restarting): wait, do not crash
-        if not args.burst and not args.no_scheduler:
+        if keeps_chain:
             from webapp.embedded.maintenance import ensure_scheduled
 
             ensure_scheduled(connection)
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
         worker = HubWorker(queues, connection=connection,
                            maintenance_interval=app.config["RQ_MAINTENANCE_INTERVAL"],
                            worker_ttl=app.config["RQ_WORKER_TTL"])
-        worker.keep_maintenance_chain = not args.burst and not args.no_scheduler
+        worker.keep_maintenance_chain = keeps_chain
         try:
             worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
         except RedisError:  # its teardown could not even register the worker's death

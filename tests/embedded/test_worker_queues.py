@@ -91,3 +91,45 @@ def test_two_workers_with_different_queue_sets_do_each_job_once(app, factory, ma
     assert stats["orders"] == len(orders) and stats["duplicate_order_numbers"] == 0
     for queue in QUEUES:
         assert get_queue(queue).count == 0
+
+
+def _wait(condition, what: str, proc: subprocess.Popen, limit: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert proc.poll() is None, f"worker exited before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {limit:.0f}s"
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.communicate(timeout=60)
+
+
+def test_only_a_worker_taking_maintenance_keeps_the_recovery_chain(app, app_ctx):
+    from rq import Worker
+
+    from webapp.embedded.maintenance import CHAIN_KEY
+    from webapp.queue import MAINTENANCE
+
+    redis = get_redis()
+    maintenance = get_queue(MAINTENANCE)
+    dedicated = subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "push", "webhooks"], cwd=ROOT,
+                                 env=worker_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: len(Worker.all(connection=redis)) == 1, "registered worker", dedicated)
+        [worker] = Worker.all(connection=redis)
+        assert worker.queue_names() == ["push", "webhooks"]
+        # It started no maintenance chain, so no job piles up in a queue it never takes.
+        assert not redis.exists(CHAIN_KEY)
+        assert maintenance.count == 0 and len(maintenance.scheduled_job_registry) == 0
+    finally:
+        _stop(dedicated)
+    everything = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=worker_env(app),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: redis.exists(CHAIN_KEY), "maintenance chain", everything)
+    finally:
+        _stop(everything)
