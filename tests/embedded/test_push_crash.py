@@ -12,7 +12,7 @@ from sqlalchemy import update
 from webapp.embedded.maintenance import run_maintenance
 from webapp.embedded.push import push_many
 from webapp.extensions import db
-from webapp.models import OrderPush, utcnow
+from webapp.models import OrderEvent, OrderPush, utcnow
 from webapp.providers.shipstation import ShipStation
 from webapp.queue import QUEUES, get_queue
 from webapp.storefront import orders as uc
@@ -105,6 +105,8 @@ def test_recovery_gives_up_on_a_lease_that_expired_with_no_attempt_left(app, cli
     push = OrderPush.query.one()
     assert push.state == "failed" and push.lease_until is None
     assert push.errors[0].startswith(f"Stopped after {CAP} attempts")
+    [event] = OrderEvent.query.filter_by(order_id=push.order_id, kind="push failed").all()
+    assert event.detail.startswith(f"Stopped after {CAP} attempts")
     assert _jobs_waiting() == 0
     assert run_maintenance()["pushes"] == 0  # and it stays that way
 

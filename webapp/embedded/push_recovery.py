@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import or_, update
 
 from ..extensions import db
-from ..models import PUSH_FAILED, PUSH_PUSHING, PUSH_QUEUED, OrderPush, utcnow
+from ..models import PUSH_FAILED, PUSH_PUSHING, PUSH_QUEUED, OrderEvent, OrderPush, utcnow
 from .jobs import push_order_job
 from .push import stale_queued_after
 
@@ -66,13 +66,17 @@ def _give_up_exhausted_leases(now) -> int:
     cap = current_app.config["PUSH_MAX_ATTEMPTS"]
     rows = (OrderPush.query.filter(OrderPush.state == PUSH_PUSHING, OrderPush.lease_until < now,
                                    OrderPush.attempts >= cap)
-            .with_entities(OrderPush.id, OrderPush.attempts, OrderPush.errors).limit(500).all())
+            .with_entities(OrderPush.id, OrderPush.order_id, OrderPush.attempts, OrderPush.errors)
+            .limit(500).all())
     for row in rows:
         errors = [GAVE_UP.format(attempts=row.attempts)] + [e for e in (row.errors or [])][:5]
-        db.session.execute(update(OrderPush).where(OrderPush.id == row.id, OrderPush.state == PUSH_PUSHING,
-                                                   OrderPush.lease_until < now)
-                           .values(state=PUSH_FAILED, errors=errors, error_kind="unknown", lease_until=None,
-                                   next_attempt_at=None, updated_at=now))
+        done = db.session.execute(update(OrderPush).where(OrderPush.id == row.id, OrderPush.state == PUSH_PUSHING,
+                                                          OrderPush.lease_until < now)
+                                  .values(state=PUSH_FAILED, errors=errors, error_kind="unknown", lease_until=None,
+                                          next_attempt_at=None, updated_at=now))
+        if done.rowcount == 1:  # like every push outcome, it shows in the order's History
+            db.session.add(OrderEvent(order_id=row.order_id, actor="Embedded Services", kind="push failed",
+                                      detail=errors[0]))
     if rows:
         db.session.commit()
         log.warning("gave up %s pushes whose attempts ran out without finishing: %s", len(rows),
