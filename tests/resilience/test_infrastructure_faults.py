@@ -126,7 +126,7 @@ def test_redis_restarted_mid_run(app, app_ctx, client, login, tmp_path, monkeypa
         site = db.session.get(Site, world.site_ids[0])
         panel = client.post(f"/sites/{site.slug}/embedded/{account_id}/sync", data={"items": ["status"]})
         assert panel.status_code == 200 and "queue is unreachable" in panel.get_data(as_text=True)
-        run = SyncRun.query.one()
+        run = SyncRun.query.filter_by(site_id=site.id).one()  # not the automatic (global) status poll
         assert run.state == "failed" and "queue is unreachable" in run.error and run.active_key is None
         token = db.session.get(ProviderAccount, account_id).webhook_token
         hook = client.post(f"/webhooks/{sim.provider_key}/{token}", json={
