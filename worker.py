@@ -1,4 +1,8 @@
-"""RQ worker entry point: `python worker.py [--burst] [--queues default]`.
+"""RQ worker entry point: `python worker.py [--burst] [QUEUE ...]`.
+
+With no queue named, a worker listens to every queue by urgency (push, webhooks, sync,
+maintenance: webapp.queue.QUEUES), so even one worker takes a waiting push before the next
+sync slice. Name queues to dedicate workers, e.g. `python worker.py push webhooks`.
 
 The app is created once before forking (imports and mappers are paid once); every job
 runs inside an application context, and the forked work horse gets a fresh database
@@ -16,7 +20,7 @@ from sqlalchemy.orm import configure_mappers
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.queue import get_redis
+from webapp.queue import MAINTENANCE, QUEUES, get_redis
 
 app = create_app()
 
@@ -31,10 +35,9 @@ class HubWorker(Worker):
         super().run_maintenance_tasks()
         if self.keep_maintenance_chain:
             from webapp.embedded.maintenance import ensure_scheduled
-            from webapp.queue import get_queue
 
             with app.app_context():
-                ensure_scheduled(self.connection, get_queue())
+                ensure_scheduled(self.connection)
 
     def main_work_horse(self, job, queue):  # runs in the forked child
         with app.app_context():
@@ -52,26 +55,33 @@ class HubWorker(Worker):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Embedded Services RQ worker")
     parser.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
-    parser.add_argument("--queues", default=",".join(app.config["RQ_QUEUES"]))
+    parser.add_argument("queues", nargs="*", metavar="QUEUE",
+                        help=f"queues to listen to, in this order (default: all — {' '.join(QUEUES)})")
     parser.add_argument("--no-scheduler", action="store_true")
     args = parser.parse_args(argv)
+    queues = [name for arg in args.queues for name in arg.split(",") if name] or list(QUEUES)
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown:
+        parser.error(f"unknown queue(s) {', '.join(unknown)}; queues are: {' '.join(QUEUES)}")
+    # Only a worker that runs maintenance jobs (and schedules that queue) keeps their chain
+    # alive; a dedicated `push` worker starting one would pile up jobs nobody takes.
+    keeps_chain = not args.burst and not args.no_scheduler and MAINTENANCE in queues
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with app.app_context():
         configure_mappers()
         connection = get_redis()
         _wait_for_redis(connection)  # started while Redis is down (or restarting): wait, do not crash
-        if not args.burst and not args.no_scheduler:
+        if keeps_chain:
             from webapp.embedded.maintenance import ensure_scheduled
-            from webapp.queue import get_queue
 
-            ensure_scheduled(connection, get_queue())
+            ensure_scheduled(connection)
     while True:
         # Shorter than RQ's defaults (600 s / 420 s) so a worker that died holding the scheduler
         # lock is replaced within about a minute, not ten.
-        worker = HubWorker(args.queues.split(","), connection=connection,
+        worker = HubWorker(queues, connection=connection,
                            maintenance_interval=app.config["RQ_MAINTENANCE_INTERVAL"],
                            worker_ttl=app.config["RQ_WORKER_TTL"])
-        worker.keep_maintenance_chain = not args.burst and not args.no_scheduler
+        worker.keep_maintenance_chain = keeps_chain
         try:
             worker.work(burst=args.burst, with_scheduler=not args.no_scheduler, logging_level="INFO")
         except RedisError:  # its teardown could not even register the worker's death

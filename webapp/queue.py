@@ -35,13 +35,22 @@ def get_redis() -> redis.Redis:
     return conn
 
 
-def get_queue(name: str = "default") -> Queue:
+# Queues by urgency; a worker listens to them in this order, so a push or a webhook waiting
+# is taken before the next sync slice, and housekeeping comes last. Jobs declare their queue
+# in webapp/embedded/jobs.py.
+PUSH, WEBHOOKS, SYNC, MAINTENANCE = "push", "webhooks", "sync", "maintenance"
+QUEUES = (PUSH, WEBHOOKS, SYNC, MAINTENANCE)
+
+
+def get_queue(name: str) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r} (queues: {', '.join(QUEUES)})")
     return Queue(name, connection=get_redis())
 
 
-def enqueue(func, *args, queue: str = "default", **kwargs):
-    """Enqueue a job by import path; callers must have committed their transaction first."""
-    return get_queue(queue).enqueue(func, *args, **kwargs)
+def all_queues() -> list[Queue]:
+    """Every queue, most urgent first (what inspects the backlog looks at all of them)."""
+    return [get_queue(name) for name in QUEUES]
 
 
 def ping_job(value: str) -> str:

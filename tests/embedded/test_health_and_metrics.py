@@ -48,7 +48,8 @@ def test_metrics_show_pushes_queues_http_and_webhooks(app, client, monkeypatch, 
     uc.mark_paid(order, "ops@example.test")  # queues a push: depth 1 before the worker runs
     before = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
     assert 'hub_pushes{provider="shipstation",state="queued"} 1.0' in before
-    assert 'hub_queue_depth{queue=' in before
+    assert 'hub_queue_depth{queue="push"} 1.0' in before  # on the push queue, by urgency
+    assert 'hub_queue_depth{queue="sync"} 0.0' in before and 'hub_queue_depth{queue="maintenance"} 0.0' in before
     run_worker()
     client.post(f"/webhooks/shipstation/{account.webhook_token}", data=b"not json")   # 400
     client.post("/webhooks/no-such-provider/abc", data=b"{}")                          # 404, label "unknown"

@@ -7,7 +7,8 @@ import json
 
 from sqlalchemy import update
 
-from webapp.embedded.push import recover_stale_pushes, request_push, run_push
+from webapp.embedded.push import request_push, run_push
+from webapp.embedded.push_recovery import recover_stale_pushes
 from webapp.extensions import db
 from webapp.models import OrderPush, utcnow
 from webapp.storefront import orders as uc

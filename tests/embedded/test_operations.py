@@ -10,10 +10,9 @@ import subprocess
 import sys
 import time
 
-from rq import Queue
 from rq.job import Job
 
-from webapp.queue import get_redis
+from webapp.queue import PUSH, get_queue, get_redis
 
 from ..conftest import ROOT, worker_env
 
@@ -39,11 +38,14 @@ def test_only_company_wide_admins_see_operations(client, login, factory):
 
 def test_failed_job_is_shown_without_arguments_then_requeued_and_succeeds(app, client, login, factory, run_worker):
     login(factory.admin(is_super=True))
-    queue = Queue("default", connection=get_redis())
+    queue = get_queue(PUSH)
     job = queue.enqueue(f"{__name__}.flaky_job", "card-4111", description="flaky test job")
     run_worker()
     page = client.get("/preferences/operations/").get_data(as_text=True)
     assert "flaky test job" in page and "RuntimeError" in page
+    # Every declared queue, most urgent first, even those never used yet.
+    import re
+    assert re.findall(r'data-queue="([a-z]+)"', page) == ["push", "webhooks", "sync", "maintenance"]
     assert "card-4111" not in page  # arguments and messages never reach the page
     cli = app.test_cli_runner().invoke(args=["embedded", "ops", "--json"])
     report = json.loads(cli.output)
@@ -59,7 +61,7 @@ def test_failed_job_is_shown_without_arguments_then_requeued_and_succeeds(app, c
 
 def test_failed_job_can_be_deleted(client, login, factory, run_worker):
     login(factory.admin(is_super=True))
-    job = Queue("default", connection=get_redis()).enqueue(f"{__name__}.flaky_job", "x", description="doomed job")
+    job = get_queue(PUSH).enqueue(f"{__name__}.flaky_job", "x", description="doomed job")
     run_worker()
     response = client.post(f"/preferences/operations/failed/{job.id}/delete", follow_redirects=True)
     assert "Deleted: doomed job." in response.get_data(as_text=True)

@@ -10,7 +10,7 @@ from rq.registry import ScheduledJobRegistry
 from webapp.embedded.push import NotEligible, request_push
 from webapp.extensions import db
 from webapp.models import OrderPush
-from webapp.queue import get_queue
+from webapp.queue import PUSH, get_queue
 from webapp.storefront import orders as uc
 
 READY_ITEM = {"approval": "approved"}
@@ -63,7 +63,7 @@ def test_each_triggering_event_queues_a_push(factory, make_shipstation_account, 
         from webapp.models import Order
         order = Order.query.filter_by(number="IMP-1").one()
     assert _push(order, account).state == "queued"
-    assert len(get_queue().get_job_ids()) == 1
+    assert len(get_queue(PUSH).get_job_ids()) == 1
 
 
 def test_not_eligible_order_waits_with_reasons_and_manual_push_is_refused(factory, make_shipstation_account):
@@ -76,7 +76,7 @@ def test_not_eligible_order_waits_with_reasons_and_manual_push_is_refused(factor
     with pytest.raises(NotEligible) as info:
         request_push(order)
     assert "waiting for approval" in info.value.reasons[0]
-    assert get_queue().get_job_ids() == []
+    assert get_queue(PUSH).get_job_ids() == []
 
 
 def test_site_not_live_gets_no_push(factory, make_shipstation_account, run_worker):
@@ -84,7 +84,7 @@ def test_site_not_live_gets_no_push(factory, make_shipstation_account, run_worke
     account, sim = make_shipstation_account(site, live=False)
     order = factory.order(site, paid=False, items=[READY_ITEM])
     uc.mark_paid(order, "ops@example.test")
-    assert OrderPush.query.count() == 0 and get_queue().get_job_ids() == []
+    assert OrderPush.query.count() == 0 and get_queue(PUSH).get_job_ids() == []
     with pytest.raises(NotEligible, match="enabled and live"):
         request_push(order)
     run_worker()
@@ -116,7 +116,7 @@ def test_double_click_gives_one_job(factory, make_shipstation_account, run_worke
     first = request_push(order)
     second = request_push(order)
     assert [r.queued for r in first] == [True] and [r.queued for r in second] == [False]
-    assert len(get_queue().get_job_ids()) == 1
+    assert len(get_queue(PUSH).get_job_ids()) == 1
     run_worker()
     assert _push(order, account).state == "pushed"
     assert sim.stats()["orders"] == 1
@@ -152,7 +152,7 @@ def test_429_is_retried_later_without_holding_a_worker(factory, make_shipstation
     run_worker()  # returns: the burst worker is free while the push waits for the window
     push = _push(order, account)
     assert push.state == "queued" and push.error_kind == "rate_limited"
-    assert len(ScheduledJobRegistry(queue=get_queue())) == 1  # parked in Redis, not in a worker
+    assert len(ScheduledJobRegistry(queue=get_queue(PUSH))) == 1  # parked in Redis, not in a worker
     time.sleep(2.2)
     run_worker()
     push = _push(order, account)

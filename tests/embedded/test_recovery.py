@@ -8,7 +8,7 @@ from sqlalchemy import update
 from webapp.embedded.maintenance import run_maintenance
 from webapp.extensions import db
 from webapp.models import OrderPush, utcnow
-from webapp.queue import get_queue
+from webapp.queue import PUSH, get_queue
 from webapp.storefront import orders as uc
 
 
@@ -23,7 +23,7 @@ def test_expired_lease_is_recovered_and_pushed_once(factory, make_shipstation_ac
     db.session.execute(update(OrderPush).where(OrderPush.id == push.id).values(
         state="pushing", lease_until=utcnow() - timedelta(seconds=1), ambiguous=True))
     db.session.commit()
-    get_queue().empty()
+    get_queue(PUSH).empty()
     assert run_maintenance()["pushes"] == 1
     run_worker()
     db.session.expire_all()
@@ -36,7 +36,7 @@ def test_queued_push_whose_job_was_lost_is_re_enqueued(factory, make_shipstation
     account, sim = make_shipstation_account(site)
     order = factory.order(site, paid=False, items=[{"approval": "approved"}])
     uc.mark_paid(order, "ops@example.test")
-    get_queue().empty()  # Redis lost the job
+    get_queue(PUSH).empty()  # Redis lost the job
     db.session.execute(update(OrderPush).values(queued_at=utcnow() - timedelta(minutes=5)))
     db.session.commit()
     assert run_maintenance()["pushes"] == 1

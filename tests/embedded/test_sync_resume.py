@@ -19,7 +19,7 @@ from webapp.embedded.runs import recover_stale_runs, request_run
 from webapp.extensions import db
 from webapp.models import Binding, Category, Product, RunLogLine, SyncRun, utcnow
 from webapp.providers.base import RemoteCategory
-from webapp.queue import get_queue
+from webapp.queue import SYNC, get_queue
 
 from .conftest import new_shipstation_sim
 
@@ -269,7 +269,7 @@ def test_a_paused_run_is_left_alone_and_a_lost_job_resumes_from_its_checkpoint(a
     account, sim = make_shipstation_account(site)
     sim.control("POST", "products", generate=30, categories=0)
     run = request_run(account, ["products"], "ops@example.test", site=site)
-    get_queue().empty()  # its job is lost (Redis flushed, worker killed...)
+    get_queue(SYNC).empty()  # its job is lost (Redis flushed, worker killed...)
     long_ago = utcnow() - timedelta(hours=1)
     # Waiting for a rate limit that resets in the future: alive, even with an old heartbeat.
     db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
@@ -293,13 +293,13 @@ def test_a_run_lost_again_and_again_ends_failed_and_frees_its_slot(app, factory,
     site = factory.site()
     account, _ = make_shipstation_account(site)
     run = request_run(account, ["products"], "ops", site=site)
-    get_queue().empty()
+    get_queue(SYNC).empty()
     monkeypatch.setitem(app.config, "SYNC_MAX_RECOVERIES", 1)
     for expected in ("queued", "failed"):
         db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(
             state="running", heartbeat_at=utcnow() - timedelta(minutes=10)))
         db.session.commit()
-        get_queue().empty()
+        get_queue(SYNC).empty()
         assert recover_stale_runs() == 1
         assert _run(run.id).state == expected
     run = _run(run.id)

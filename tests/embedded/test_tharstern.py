@@ -236,11 +236,12 @@ def test_rest_bad_login_zero_guid_fails_without_retry(factory, make_account, run
 
 
 def test_rest_expired_token_is_refreshed_once(factory, make_account, sandbox):
+    from webapp.embedded.clients import client_for
     from webapp.queue import get_redis
 
     site = factory.site()
     account, sim = make_account("tharstern", site, customer_code="WEBSTORE")
-    client = account.client()
+    client = client_for(account)
     assert "customer WEBSTORE found" in client.test_connection()
     requests.post(f"{sandbox}/tharstern/_sim/revoke_tokens", timeout=5).raise_for_status()
     again = account.provider.for_account(account, redis=get_redis())

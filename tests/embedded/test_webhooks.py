@@ -77,8 +77,7 @@ def test_replayed_job_processes_once(factory, make_shipstation_account, run_work
     assert client.post(f"/webhooks/shipstation/{account.webhook_token}", json=payload).status_code == 202
     event = WebhookEvent.query.one()
     from webapp.embedded.jobs import process_webhook_job
-    from webapp.queue import get_queue
-    get_queue().enqueue(process_webhook_job, event.id)  # the same job delivered twice
+    process_webhook_job.enqueue(event.id)  # the same job delivered twice
     run_worker()
     db.session.expire_all()
     assert WebhookEvent.query.one().state == "processed"
@@ -92,13 +91,14 @@ def test_replayed_job_processes_once(factory, make_shipstation_account, run_work
 
 def test_subscribe_button_registers_the_webhook_without_the_token_in_job_args(client, login, factory,
                                                                                make_shipstation_account, run_worker):
+    from webapp.embedded.jobs import subscribe_webhook_job
     from webapp.queue import get_queue
     site = factory.site()
     account, sim = make_shipstation_account(site)
     login(factory.admin(is_super=True))
     response = client.post(f"/preferences/embedded/accounts/{account.id}/webhook", follow_redirects=True)
     assert "Subscription queued" in response.get_data(as_text=True)
-    [job] = get_queue().get_jobs()
+    [job] = get_queue(subscribe_webhook_job.queue).get_jobs()
     assert account.webhook_token not in repr(job.args) + repr(job.kwargs) + (job.description or "")
     run_worker()
     page = client.get(f"/preferences/embedded/accounts/{account.id}").get_data(as_text=True)

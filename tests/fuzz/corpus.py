@@ -123,9 +123,9 @@ def operations_for(provider) -> list[str]:
     ops = ["test_connection"]
     if caps.push_orders:
         ops.append("push_order")
-        if hasattr(provider, "find_order"):
+        if caps.order_lookup:
             ops.append("find_order")
-    if caps.bulk_push and hasattr(provider, "push_orders_bulk"):
+    if caps.bulk_push:
         ops.append("push_orders_bulk")
     if caps.status_polling:
         ops.append("fetch_status_updates")

@@ -23,7 +23,7 @@ class FakeProvider(Provider):
     name = "Fake provider (tests)"
     description = "Test double for the framework; never shipped."
     default_base_url = "https://fake.example.test/api"
-    capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True)
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_polling=True, status_webhook=True)
     credentials = schema(
         Field("client_id", "Client ID", required=True),
         Field("client_secret", "Client secret", type="secret", required=True),

@@ -41,16 +41,22 @@ def test_declaration_is_complete(provider: type[Provider]):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=IDS)
-def test_capabilities_are_implemented(provider: type[Provider]):
+def test_capabilities_match_the_methods_implemented(provider: type[Provider]):
+    """Both ways: a declared capability has every method a use-case will call for it, and an
+    implemented operation is declared (or no use-case would ever call it)."""
     caps = provider.capabilities
-    overridden = lambda name: getattr(provider, name) is not getattr(Provider, name, None)  # noqa: E731
-    assert overridden("test_connection")
-    if caps.push_orders:
-        assert hasattr(provider, "push_order")
-    if caps.product_sync:
-        assert overridden("iter_products")
-    if caps.category_sync:
-        assert overridden("iter_categories")
+    assert provider.test_connection is not Provider.test_connection
+    promised, implemented = caps.promised_operations(), provider.implemented_operations()
+    assert promised - implemented == set(), f"capabilities promise methods {provider.key} does not implement"
+    assert implemented - promised == set(), f"{provider.key} implements methods no declared capability covers"
+    if caps.push_orders:  # pushing twice must never create two external orders
+        assert caps.idempotent_push or caps.order_lookup, "declare idempotent_push or order_lookup (find_order)"
+    if caps.bulk_push or caps.order_lookup:
+        assert caps.push_orders
+    if caps.webhook_subscribe:
+        assert caps.status_webhook
+    if caps.status_webhook and provider.webhook_auth in ("static_token", "hmac"):
+        assert provider.verify_webhook is not Provider.verify_webhook, "the declared webhook_auth needs verify_webhook"
     if caps.shipping_method_mapping:
         assert provider.shipping_method_settings, "mapping shipping methods needs a declared setting"
     if caps.status_webhook:
@@ -126,3 +132,41 @@ def test_secrets_never_reach_the_exchange_log(provider):
     assert client.exchanges
     dump = json.dumps([x.__dict__ for x in client.exchanges], default=str)
     assert "s3cret-value" not in dump
+
+
+class _Declares(Provider):
+    key, name = "declares_only", "Declares Only"
+    capabilities = Capabilities(push_orders=True, idempotent_push=True, bulk_push=True)
+
+    def test_connection(self) -> str:
+        return "ok"
+
+    def push_order(self, ctx):
+        raise AssertionError("not called")
+
+
+class _Undeclared(_Declares):
+    capabilities = Capabilities(push_orders=True, idempotent_push=True)
+
+    def push_orders_bulk(self, contexts):
+        raise AssertionError("not called")
+
+    def find_order(self, ctx):
+        raise AssertionError("not called")
+
+
+def test_the_contract_check_sees_both_kinds_of_mismatch():
+    # bulk_push declared but push_orders_bulk missing …
+    assert _Declares.capabilities.promised_operations() - _Declares.implemented_operations() == {"push_orders_bulk"}
+    # … and two methods that no declared capability covers.
+    assert _Undeclared.implemented_operations() - _Undeclared.capabilities.promised_operations() == {
+        "push_orders_bulk", "find_order"}
+
+
+def test_an_undeclared_operation_answers_a_typed_not_supported_error():
+    client = _Undeclared({}, {})
+    with pytest.raises(pe.ProviderNotSupported, match="iter_products is not supported by Declares Only"):
+        client.iter_products()
+    with pytest.raises(pe.ProviderNotSupported) as info:
+        client.subscribe_webhook("https://hub.example.test/webhooks/x")
+    assert info.value.kind == "unsupported" and not info.value.transient

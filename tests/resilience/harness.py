@@ -173,9 +173,12 @@ class WorkerPool:
 
     def start(self, redis, scheduler_wait: float = 30) -> None:
         """Worker 0 first, until it holds the RQ scheduler lock; then the others."""
+        from webapp.queue import QUEUES
+
         self.spawn(0)
         deadline = time.monotonic() + scheduler_wait
-        while not redis.exists("rq:scheduler-lock:default"):
+        # One lock per queue; worker 0 listens to all of them, so it holds every lock.
+        while not all(redis.exists(f"rq:scheduler-lock:{name}") for name in QUEUES):
             if time.monotonic() > deadline:
                 raise RuntimeError("worker 0 did not take the scheduler lock:\n" + self.logs()[-3000:])
             if self.procs[0].poll() is not None:

@@ -17,7 +17,7 @@ from rq.registry import FinishedJobRegistry
 from sandbox.testing import run_sandbox
 from webapp.extensions import db
 from webapp.models import OrderPush
-from webapp.queue import get_queue, get_redis
+from webapp.queue import PUSH, get_queue, get_redis
 
 from . import harness
 
@@ -63,7 +63,7 @@ def test_four_workers_never_exceed_the_shared_limit(provider, app, app_ctx, tmp_
 
     # Waiting happened in Redis, not in workers: pushes were rescheduled (their job returned
     # "retrying" and sat in the scheduled-job registry), and no job ran for a whole window.
-    queue = get_queue()
+    queue = get_queue(PUSH)
     jobs = [j for j in Job.fetch_many(FinishedJobRegistry(queue=queue).get_job_ids(), connection=get_redis())
             if j is not None and j.func_name == "webapp.embedded.jobs.push_order_job"]
     outcomes = [j.return_value() for j in jobs]

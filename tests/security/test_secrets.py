@@ -23,7 +23,7 @@ from tests.factories import Factory
 from tests.resilience import harness
 from webapp.extensions import db
 from webapp.models import ENTITY_TYPES, Category, Order, OrderPush, ProviderAccount, SyncRun, WebhookEvent
-from webapp.queue import get_queue, get_redis
+from webapp.queue import all_queues, get_redis
 
 from .conftest import login_client, rule_url, rules
 
@@ -52,12 +52,13 @@ def _database_dump() -> str:
 
 
 def _jobs_dump() -> str:
-    queue = get_queue()
     redis = get_redis()
-    ids = set(queue.get_job_ids())
-    for registry in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, ScheduledJobRegistry,
-                     DeferredJobRegistry, CanceledJobRegistry):
-        ids |= set(registry(queue=queue).get_job_ids())
+    ids = set()
+    for queue in all_queues():
+        ids |= set(queue.get_job_ids())
+        for registry in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, ScheduledJobRegistry,
+                         DeferredJobRegistry, CanceledJobRegistry):
+            ids |= set(registry(queue=queue).get_job_ids())
     parts = []
     for job in Job.fetch_many(sorted(ids), connection=redis):
         if job is None:

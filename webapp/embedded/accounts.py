@@ -12,6 +12,8 @@ from ..providers import errors as pe
 from ..providers.fields import SECRET_PLACEHOLDER
 from ..providers.registry import all_providers
 from . import install
+from .clients import client_for
+from .jobs import subscribe_webhook_job, test_connection_job
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +134,11 @@ def delete_account(account: ProviderAccount) -> None:
 
 def request_connection_test(account: ProviderAccount) -> None:
     """Queue the test; the panel polls the account row for the result."""
-    from ..queue import enqueue
-
     account.test_state, account.test_code, account.test_message = "queued", None, None
     account.test_started_at, account.test_finished_at = utcnow(), None
     db.session.commit()
     try:
-        enqueue("webapp.embedded.jobs.test_connection_job", account.id, job_timeout=120, result_ttl=300,
-                failure_ttl=86400)
+        test_connection_job.enqueue(account.id)
     except Exception:  # the queue is down: end the test visibly instead of polling forever
         log.exception("could not queue connection test account=%s", account.id)
         account.test_state, account.test_code = "failed", "unknown"
@@ -155,7 +154,7 @@ def run_connection_test(account_id: int) -> None:
         return
     account.test_state = "running"
     db.session.commit()
-    client = account.client()
+    client = client_for(account)
     try:
         message = client.test_connection()
         account.test_state, account.test_code, account.test_message = "ok", "ok", message
@@ -186,15 +185,12 @@ def record_exchanges(account_id: int, subject_type: str, subject_id: int | None,
 # ---- webhook subscription ------------------------------------------------------------
 
 def request_webhook_subscription(account: ProviderAccount, target_url: str) -> None:
-    from ..queue import enqueue
-
     if not account.provider.capabilities.webhook_subscribe:
         raise AccountError(f"{account.provider.name} webhooks cannot be subscribed through its API.")
     account.webhook_subscription = {"state": "queued", "target_url": target_url, "at": utcnow().isoformat()}
     db.session.commit()
     # Only the id travels through Redis: the target URL carries the account's secret token.
-    enqueue("webapp.embedded.jobs.subscribe_webhook_job", account.id, job_timeout=120, result_ttl=300,
-            failure_ttl=86400)
+    subscribe_webhook_job.enqueue(account.id)
 
 
 def run_webhook_subscription(account_id: int) -> None:
@@ -202,7 +198,7 @@ def run_webhook_subscription(account_id: int) -> None:
     if account is None or not account.webhook_subscription:
         return
     target_url = account.webhook_subscription["target_url"]
-    client = account.client()
+    client = client_for(account)
     try:
         result = client.subscribe_webhook(target_url)
         account.webhook_subscription = {"state": "ok", "at": utcnow().isoformat(), **result}

@@ -7,7 +7,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-embedded_cli = AppGroup("embedded", help="Embedded Services: providers, accounts, activation, push, sync.")
+from ..schema_check import check_schema_first
+
+embedded_cli = AppGroup("embedded", help="Embedded Services: providers, accounts, activation, push, sync.",
+                        callback=check_schema_first)
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +25,20 @@ def _chain_ttl() -> int:
     return max(4, int(interval_seconds() * 4))
 
 
-def ensure_scheduled(redis, queue) -> bool:
+def ensure_scheduled(redis) -> bool:
     """Start the chain unless one is alive (its key is refreshed by every run). Workers call
     this at start and on every RQ maintenance pass, so a chain lost with Redis restarts."""
+    from .jobs import maintenance_job
+
     token = uuid.uuid4().hex
     if not redis.set(CHAIN_KEY, token, nx=True, ex=_chain_ttl()):
         return False
-    queue.enqueue("webapp.embedded.maintenance.maintenance_job", token, job_timeout=120, result_ttl=60,
-                  failure_ttl=3600, description="embedded services maintenance")
+    maintenance_job.enqueue(token)
     return True
 
 
 def run_maintenance() -> dict:
-    from .push import recover_stale_pushes
+    from .push_recovery import recover_stale_pushes
     from .runs import recover_stale_runs
     from .status_polling import schedule_due_polls
     from .webhooks import recover_stale_events
@@ -47,15 +47,16 @@ def run_maintenance() -> dict:
             "status_polls": schedule_due_polls()}
 
 
-def maintenance_job(token: str | None = None) -> dict:
-    from ..queue import get_queue, get_redis
+def maintenance_tick(token: str | None = None) -> dict:
+    """One link of the chain (jobs.maintenance_job): recover, then schedule the next link."""
+    from ..queue import get_redis
 
     try:
         result = run_maintenance()
         _remember_run(get_redis(), result)
         return result
     finally:
-        _continue_chain(get_redis(), get_queue(), token or uuid.uuid4().hex)
+        _continue_chain(get_redis(), token or uuid.uuid4().hex)
 
 
 LAST_RUN_KEY = "embedded:maintenance:last"
@@ -70,13 +71,14 @@ def _remember_run(redis, result: dict) -> None:
               ex=7 * 86400)
 
 
-def _continue_chain(redis, queue, token: str) -> None:
+def _continue_chain(redis, token: str) -> None:
     """Reschedule this chain unless another one owns the key (e.g. a worker started a new
     chain while the scheduler was down and this one was late)."""
     current = redis.get(CHAIN_KEY)
     if current is not None and current != token.encode():
         log.info("maintenance chain %s stops: chain %s is alive", token[:8], current[:8])
         return
+    from .jobs import maintenance_job
+
     redis.set(CHAIN_KEY, token, ex=_chain_ttl())
-    queue.enqueue_in(timedelta(seconds=interval_seconds()), "webapp.embedded.maintenance.maintenance_job", token,
-                     job_timeout=120, result_ttl=60, failure_ttl=3600, description="embedded services maintenance")
+    maintenance_job.enqueue(token, delay=interval_seconds())

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..models import ProviderAccount
 from ..providers import errors as pe
+from .clients import client_for
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def picker_options(account: ProviderAccount, entity_type: str, field_name: str, 
     cached = None if refresh else redis.get(key)
     if cached:
         return PickerOptions([tuple(o) for o in json.loads(cached)])
-    client = account.client()
+    client = client_for(account)
     try:
         options = [(str(value), str(label)) for value, label in getattr(client, spec.picker)()][:MAX_OPTIONS]
     except pe.ProviderError as exc:

@@ -4,7 +4,7 @@ State lives in OrderPush (one row per order and account). Every transition is a
 conditional UPDATE, so a double click, two workers or a retried job cannot both act:
   waiting/failed/pushed --request--> queued --claim--> pushing --> pushed | failed | queued (retry)
 A worker holds a pushing row under a lease; a killed worker's lease expires and the row
-is queued again. Re-sending is safe because every push carries the same idempotency key
+is queued again (push_recovery). Re-sending is safe because every push carries the same idempotency key
 (ShipStation orderKey upsert) or, for providers without one, looks the order up first after
 any failure that may have reached the provider (``may_have_reached``) or a worker that died
 mid-push; a multi-call push resumes from its checkpoint (ctx.checkpoint).
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import case, or_, update
 from sqlalchemy.exc import DBAPIError
 
@@ -27,13 +27,18 @@ from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
 from .accounts import record_exchanges
+from .clients import client_for
 from .context import build_order_context, item_external_number
 from .eligibility import check
+from .jobs import push_order_job
 
 log = logging.getLogger(__name__)
 
-JOB_TIMEOUT = 240
 BACKOFF_CAP = 600.0
+# Failures of our side, not the provider's: they propagate (the job fails visibly, the lease
+# expires, recovery re-queues). RQ's job timeout is an Exception too and must never be
+# mistaken for a provider bug and answered with more database work.
+OUR_INFRASTRUCTURE = (DBAPIError, RedisError, JobTimeoutException)
 
 
 def _lease() -> timedelta:
@@ -42,7 +47,7 @@ def _lease() -> timedelta:
     return timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
 
 
-def _stale_queued() -> timedelta:
+def stale_queued_after() -> timedelta:
     """A queued row with no progress this long gets a new job (PUSH_STALE_QUEUED_SECONDS)."""
     return timedelta(seconds=current_app.config["PUSH_STALE_QUEUED_SECONDS"])
 
@@ -92,25 +97,14 @@ def ensure_push(order: Order, account: ProviderAccount) -> OrderPush:
 
 
 def to_queued(push_id: int, allowed_from: tuple[str, ...]) -> bool:
-    """Atomically move to queued; False when another click/job already did."""
+    """Atomically move to queued; False when another click/job already did. A new request
+    starts a new count of attempts (the cap applies per request, not per order's lifetime)."""
     result = db.session.execute(
         update(OrderPush).where(OrderPush.id == push_id, OrderPush.state.in_(allowed_from))
-        .values(state=PUSH_QUEUED, queued_at=utcnow(), next_attempt_at=None, reasons=[], updated_at=utcnow())
+        .values(state=PUSH_QUEUED, queued_at=utcnow(), next_attempt_at=None, reasons=[], attempts=0,
+                updated_at=utcnow())
     )
     return result.rowcount == 1
-
-
-def _enqueue(push_id: int, delay: float = 0) -> None:
-    from ..queue import get_queue
-
-    job_timeout = max(1, min(JOB_TIMEOUT, int(current_app.config["PUSH_LEASE_SECONDS"]) - 1))
-    kwargs = dict(job_id=f"push-{push_id}-{uuid.uuid4().hex[:10]}", job_timeout=job_timeout,
-                  result_ttl=600, failure_ttl=7 * 86400, description=f"push order (push #{push_id})")
-    queue = get_queue()
-    if delay > 0:
-        queue.enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.push_order_job", push_id, **kwargs)
-    else:
-        queue.enqueue("webapp.embedded.jobs.push_order_job", push_id, **kwargs)
 
 
 def queue_automatic_pushes(order_id: int) -> list[int]:
@@ -134,7 +128,7 @@ def queue_automatic_pushes(order_id: int) -> list[int]:
             queued.append(push.id)
     db.session.commit()
     for push_id in queued:
-        _enqueue(push_id)
+        push_order_job.enqueue(push_id)
     return queued
 
 
@@ -160,7 +154,7 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
     db.session.commit()
     try:
         for push_id in to_enqueue:
-            _enqueue(push_id)
+            push_order_job.enqueue(push_id)
     except RedisError:
         # The rows are committed as queued: maintenance gives them a job once the queue is back.
         log.exception("push requested but not queued (queue unavailable) pushes=%s", to_enqueue)
@@ -200,7 +194,7 @@ def run_push(push_id: int) -> str:
     if not eligibility.ok:
         return _back_to_waiting(push, eligibility.reasons)
 
-    client = account.client()
+    client = client_for(account)
     try:
         ctx = build_order_context(order, push, activation, eligibility.items)
         _require_settings(account, ctx)
@@ -208,29 +202,43 @@ def run_push(push_id: int) -> str:
         was_ambiguous = push.ambiguous
         db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
         result = None
-        if was_ambiguous and _supports(client, "find_order"):
+        if was_ambiguous and account.provider.capabilities.order_lookup:
             result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
         if result is None:
             result = client.push_order(ctx)
     except pe.ProviderError as exc:
         return _failed_attempt(push_id, exc, client)
-    except (DBAPIError, RedisError):
-        # Our own database or Redis hiccuped, not the provider: fail the job visibly (RQ's
-        # failed registry) and leave the row under its lease, which the maintenance job
-        # re-queues once it expires — never a red bar for an order the provider never refused.
+    except OUR_INFRASTRUCTURE:
+        # Our own database or Redis hiccuped, or the job ran out of time — not the provider:
+        # fail the job visibly (RQ's failed registry) and leave the row under its lease, which
+        # the maintenance job re-queues once it expires (up to the attempt cap) — never a red
+        # bar for an order the provider never refused.
         db.session.rollback()
         raise
-    except Exception as exc:  # a bug must still leave a visible, non-running state
+    except Exception as exc:  # a bug: an attempt like any other, visible, final at the cap
         log.exception("push crashed push=%s", push_id)
-        return _failed_attempt(push_id, pe.ProviderError(f"Unexpected error: {type(exc).__name__}: {exc}"), client)
-    return _succeeded(push_id, result, item_ids, client)
+        return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
+    return _record_success(push_id, result, item_ids, client)
+
+
+def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> str:
+    """_succeeded, where an answer our code cannot store (a provider returning the wrong
+    shape) is a crashed attempt, not a job error leaving the row 'pushing'."""
+    try:
+        return _succeeded(push_id, result, item_ids, client)
+    except OUR_INFRASTRUCTURE:
+        db.session.rollback()
+        raise  # our infrastructure: the lease expires and recovery re-queues (up to the cap)
+    except Exception as exc:
+        log.exception("push result could not be recorded push=%s", push_id)
+        return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
 
 
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
     """Push several queued orders of one account: in one bulk request where the provider has
     one (ShipStation createorders), else one by one. Same claims and outcomes as run_push."""
-    client = account.client()
-    if not (account.provider.capabilities.bulk_push and hasattr(client, "push_orders_bulk")):
+    client = client_for(account)
+    if not account.provider.capabilities.bulk_push:
         return {push_id: run_push(push_id) for push_id in push_ids}
     outcomes: dict[int, str] = {}
     prepared = []  # (push_id, ctx, {line: item_id})
@@ -256,7 +264,13 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
         return outcomes
     try:
         results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
-    except pe.ProviderError as exc:  # the whole request failed: every order retries on its own
+    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
+        if isinstance(exc, OUR_INFRASTRUCTURE):
+            db.session.rollback()
+            raise
+        if not isinstance(exc, pe.ProviderError):
+            log.exception("bulk push crashed pushes=%s", [push_id for push_id, _, _ in prepared])
+            exc = pe.ProviderCrash.wrapping(exc)
         for push_id, _, _ in prepared:
             outcomes[push_id] = _failed_attempt(push_id, exc, client)
             client.exchanges.clear()
@@ -265,16 +279,9 @@ def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
         if isinstance(result, pe.ProviderError):
             outcomes[push_id] = _failed_attempt(push_id, result, client)
         else:
-            outcomes[push_id] = _succeeded(push_id, result, item_ids, client)
+            outcomes[push_id] = _record_success(push_id, result, item_ids, client)
         client.exchanges.clear()  # recorded once, on the first order of the batch
     return outcomes
-
-
-def _supports(client, operation: str) -> bool:
-    """The provider implements ``operation`` itself (not the base class's default)."""
-    from ..providers.base import Provider
-    return callable(getattr(client, operation, None)) and \
-        getattr(type(client), operation, None) is not getattr(Provider, operation, None)
 
 
 def may_have_reached(exc: pe.ProviderError, client) -> bool:
@@ -363,7 +370,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.error_kind = exc.kind
         _history(push, "push retry", push.errors[0])
         db.session.commit()
-        _enqueue(push_id, delay=delay)
+        push_order_job.enqueue(push_id, delay=delay)
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
@@ -374,41 +381,3 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
     db.session.commit()
     log.warning("push failed push=%s kind=%s errors=%s", push_id, exc.kind, push.errors)
     return "failed"
-
-
-def _waiting_in_queue() -> set[int]:
-    """Push ids whose job is still waiting in the queue list (a backlog, not a lost job)."""
-    from ..queue import get_queue
-
-    ids = set()
-    for job_id in get_queue().get_job_ids():
-        parts = job_id.split("-")
-        if len(parts) >= 2 and parts[0] == "push" and parts[1].isdigit():
-            ids.add(int(parts[1]))
-    return ids
-
-
-def recover_stale_pushes() -> int:
-    """Re-enqueue pushes whose job was lost (worker killed, Redis flushed): leases that
-    expired, and queued rows overdue by PUSH_STALE_QUEUED_SECONDS whose job is not still
-    waiting in the queue (a long backlog must not be multiplied by recovery). Safe to run
-    from any process."""
-    now = utcnow()
-    stale_queued = _stale_queued()
-    stale = OrderPush.query.filter(or_(
-        (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now),
-        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at.is_(None))
-        & (OrderPush.queued_at < now - stale_queued),
-        (OrderPush.state == PUSH_QUEUED) & (OrderPush.next_attempt_at < now - stale_queued),
-    )).with_entities(OrderPush.id, OrderPush.state).order_by(OrderPush.id).limit(5000).all()
-    waiting = _waiting_in_queue() if any(row.state == PUSH_QUEUED for row in stale) else set()
-    ids = [row.id for row in stale if not (row.state == PUSH_QUEUED and row.id in waiting)][:500]
-    if ids:
-        db.session.execute(update(OrderPush).where(OrderPush.id.in_(ids))
-                           .values(queued_at=now, next_attempt_at=None))
-        db.session.commit()
-    for push_id in ids:
-        _enqueue(push_id)
-    if ids:
-        log.warning("recovered %s stale pushes", len(ids))
-    return len(ids)

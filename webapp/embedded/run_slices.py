@@ -20,6 +20,7 @@ from ..models import (RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED, RUN_PARTIAL, 
                       ProviderAccount, Site, SiteActivation, SyncRun, utcnow)
 from ..providers.errors import ProviderError, ProviderRateLimited
 from .accounts import record_exchanges
+from .clients import client_for
 from .run_context import RunContext
 from .runs import ITEM_LABELS, SiteLock, enqueue_slice
 
@@ -133,7 +134,7 @@ def _run_stage(ctx: RunContext, step: dict, budget: Budget):
         ctx.save(incomplete=True)
         return "done"
     ctx.lock = lock
-    client = account.client()
+    client = client_for(account)
     try:
         ctx.stage(f"{site.name}: {label}")
         if item in ("products", "categories"):

@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import (RUN_FAILED, RUN_PARTIAL, RUN_QUEUED, RUN_RUNNING,
                       RUN_WAITING, SYNC_ITEMS, ProviderAccount, RunLogLine, Site, SiteActivation, SyncRun, utcnow)
+from .jobs import sync_run_job
 
 log = logging.getLogger(__name__)
 
-RUN_JOB_TIMEOUT = 6 * 3600
 QUEUED_STALE = timedelta(minutes=10)     # a queued run never picked up: its job was lost
 SITE_LOCK_TTL = 120
 
@@ -98,15 +98,7 @@ def _job_id(run_id: int, slice_no: int) -> str:
 
 def _enqueue(run_id: int, slice_no: int = 0, delay: float = 0) -> None:
     """Queue the slice ``slice_no`` of a run, now or after ``delay`` seconds (RQ scheduler)."""
-    from ..queue import get_queue
-
-    options = dict(job_id=_job_id(run_id, slice_no), job_timeout=RUN_JOB_TIMEOUT, result_ttl=3600,
-                   failure_ttl=7 * 86400, description=f"sync run #{run_id} slice {slice_no}")
-    if delay > 0:
-        get_queue().enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.sync_run_job", run_id, slice_no,
-                               **options)
-    else:
-        get_queue().enqueue("webapp.embedded.jobs.sync_run_job", run_id, slice_no, **options)
+    sync_run_job.enqueue(run_id, slice_no, delay=delay, job_id=_job_id(run_id, slice_no))
 
 
 class SiteLock:

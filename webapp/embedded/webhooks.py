@@ -5,7 +5,6 @@ import codecs
 import hmac
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +20,8 @@ from ..models import ProviderAccount, WebhookEvent, utcnow
 from ..providers.base import WebhookAuthError
 from ..providers.errors import ProviderError
 from . import install
+from .clients import client_for
+from .jobs import process_webhook_job
 from .status_sync import apply_updates
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake
     if account is None:
         log.warning("webhook unknown provider=%s", provider_key)
         return Intake(404, "unknown webhook")
-    client = account.client()
+    client = client_for(account)
     try:
         client.verify_webhook(headers, body, account.webhook_token)
     except WebhookAuthError as exc:
@@ -94,7 +95,7 @@ def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake
         log.info("webhook duplicate account=%s key=%s", account.id, envelope.dedupe_key[:16])
         return Intake(200, "duplicate ignored")
     try:
-        _enqueue(event_id)
+        process_webhook_job.enqueue(event_id)
     except RedisError:
         # The event is stored (a redelivery would be a "duplicate"), so accept it: maintenance
         # queues events left "received" once the queue is back (recover_stale_events).
@@ -138,18 +139,6 @@ def _header(headers: dict, name: str) -> str:
     return next((str(v) for k, v in headers.items() if k.lower() == name.lower()), "")
 
 
-def _enqueue(event_id: int, delay: float = 0) -> None:
-    from ..queue import get_queue
-
-    kwargs = dict(job_id=f"webhook-{event_id}-{uuid.uuid4().hex[:8]}", job_timeout=300, result_ttl=600,
-                  failure_ttl=7 * 86400)
-    if delay:
-        get_queue().enqueue_in(timedelta(seconds=delay), "webapp.embedded.jobs.process_webhook_job", event_id,
-                               **kwargs)
-    else:
-        get_queue().enqueue("webapp.embedded.jobs.process_webhook_job", event_id, **kwargs)
-
-
 def process(event_id: int) -> str:
     claimed = db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id,
                                                             WebhookEvent.state == "received")
@@ -159,7 +148,7 @@ def process(event_id: int) -> str:
         return "skipped"  # processed already (a replayed job) or being processed
     event = db.session.get(WebhookEvent, event_id)
     account = db.session.get(ProviderAccount, event.account_id)
-    client = account.client()
+    client = client_for(account)
     try:
         changed, unchanged = apply_updates(account, client.process_webhook(event.payload.encode()))
     except ProviderError as exc:
@@ -168,7 +157,7 @@ def process(event_id: int) -> str:
         if exc.transient and event.attempts < MAX_ATTEMPTS:
             event.state, event.error = "received", " ".join(exc.messages())[:1000]
             db.session.commit()
-            _enqueue(event_id, delay=exc.retry_after or 10 * event.attempts)
+            process_webhook_job.enqueue(event_id, delay=exc.retry_after or 10 * event.attempts)
             return "retrying"
         event.state, event.error = "failed", " ".join(exc.messages())[:1000]
         db.session.commit()
@@ -199,7 +188,7 @@ def recover_stale_events() -> int:
             .order_by(WebhookEvent.id).limit(500).all())
     ids = [row.id for row in rows if row.received_at < now - stale * (1 + row.attempts)]
     for event_id in ids:
-        _enqueue(event_id)
+        process_webhook_job.enqueue(event_id)
     if ids:
         log.warning("re-queued %s webhook events", len(ids))
     return len(ids)

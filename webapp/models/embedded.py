@@ -54,10 +54,6 @@ class ProviderAccount(db.Model):
         from ..providers.registry import get_provider_class
         return get_provider_class(self.provider_key)
 
-    def client(self):
-        """A provider instance bound to this account's credentials and settings."""
-        return self.provider.for_account(self)
-
 
 class SiteActivation(db.Model):
     __tablename__ = "site_activations"

@@ -83,7 +83,7 @@ def _age(value: datetime | None, now: datetime) -> float | None:
 def snapshot(company_id: int | None = None) -> Snapshot:
     """The whole installation's machinery; stuck pushes only of ``company_id`` when given
     (they name accounts)."""
-    from ..queue import get_redis
+    from ..queue import QUEUES, get_queue, get_redis
 
     shot = Snapshot(redis="ok", database="ok")
     try:
@@ -108,15 +108,21 @@ def snapshot(company_id: int | None = None) -> Snapshot:
     gone_after = current_app.config["RQ_WORKER_TTL"] + 10
     shot.workers = [_worker_row(w, now, gone_after)
                     for w in sorted(Worker.all(connection=redis), key=lambda w: w.name)]
-    for queue in sorted(Queue.all(connection=redis), key=lambda q: q.name):
+    # Declared queues by urgency (an empty one shows 0), then any other still in Redis (e.g. a
+    # `default` queue left over from before the split).
+    queues = {name: get_queue(name) for name in QUEUES}
+    queues.update({q.name: q for q in sorted(Queue.all(connection=redis), key=lambda q: q.name)
+                   if q.name not in queues})
+    for queue in queues.values():
         oldest = queue.get_jobs(0, 1)
         scheduled, failed = ScheduledJobRegistry(queue=queue), FailedJobRegistry(queue=queue)
         shot.queues.append(QueueRow(queue.name, queue.count, _age(oldest[0].enqueued_at, now) if oldest else None,
                                     StartedJobRegistry(queue=queue).count, scheduled.count, failed.count))
         shot.scheduled += _jobs(redis, queue.name, scheduled.get_job_ids(0, FAILED_SHOWN - 1), "scheduled", scheduled)
         shot.failed += _jobs(redis, queue.name, failed.get_job_ids(0, FAILED_SHOWN - 1), "failed")
-    holder = redis.get("rq:scheduler-lock:" + (shot.queues[0].name if shot.queues else "default"))
-    shot.scheduler_holder = holder.decode() if holder else None
+    # RQ locks scheduling per queue; usually one worker holds them all.
+    holders = {redis.get(f"rq:scheduler-lock:{name}") for name in QUEUES}
+    shot.scheduler_holder = ", ".join(sorted(h.decode() for h in holders if h)) or None
     last = redis.get("embedded:maintenance:last")
     shot.maintenance = json.loads(last) if last else None
     return shot

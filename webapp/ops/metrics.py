@@ -35,12 +35,16 @@ class HubCollector:
         yield gauge
 
     def _queues(self):
-        from ..queue import get_redis
+        from ..queue import all_queues, get_redis
 
         depth = GaugeMetricFamily("hub_queue_depth", "Jobs waiting in each RQ queue.", labels=["queue"])
         age = GaugeMetricFamily("hub_queue_oldest_age_seconds", "Age of the oldest waiting job.", labels=["queue"])
         now = utcnow()
-        for queue in Queue.all(connection=get_redis()):
+        # Every declared queue (an empty one reports 0), plus any other still in Redis (e.g. a
+        # `default` queue left over from before the split by urgency).
+        queues = {q.name: q for q in Queue.all(connection=get_redis())}
+        queues.update({q.name: q for q in all_queues()})
+        for queue in queues.values():
             depth.add_metric([queue.name], queue.count)
             oldest = queue.get_jobs(0, 1)
             enqueued = oldest[0].enqueued_at if oldest else None

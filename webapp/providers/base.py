@@ -8,12 +8,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
 
+from .errors import ProviderError, ProviderNotSupported
 from .fields import Field, Schema, schema
 from .http import ProviderHTTP
 from .ratelimit import RateLimit, SharedRateLimiter
 from .requirements import CoreRequirement, core_problems
+
+if TYPE_CHECKING:
+    from .context import OrderContext, PushRef, PushResult, StatusUpdate
 
 # How a provider's webhooks can be trusted (declared per provider).
 # "key_hash": a plain digest of a shared key joined to the body (tFLOW's proposed sha1(key + body)).
@@ -65,6 +69,10 @@ def parse_status_lines(text: str | None) -> dict[str, str]:
 class Capabilities:
     push_orders: bool = False
     bulk_push: bool = False
+    # How a re-sent push avoids a second external order (a push_orders provider declares one):
+    # the provider upserts on our idempotency key, or we can look the order up (find_order).
+    idempotent_push: bool = False
+    order_lookup: bool = False
     status_webhook: bool = False
     status_polling: bool = False
     product_sync: bool = False
@@ -75,6 +83,10 @@ class Capabilities:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def promised_operations(self) -> set[str]:
+        """The Provider methods these capabilities promise (see CAPABILITY_OPERATIONS)."""
+        return {op for cap, ops in CAPABILITY_OPERATIONS.items() if getattr(self, cap) for op in ops}
 
     @property
     def sync_items(self) -> list[str]:
@@ -89,6 +101,20 @@ class Capabilities:
         if self.category_sync:
             items.append("categories")
         return items
+
+
+# Capability -> the Provider methods a use-case calls when it is declared. The contract tests
+# check both ways: a declared capability has its methods, an implemented method its capability.
+CAPABILITY_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "push_orders": ("push_order",),
+    "bulk_push": ("push_orders_bulk",),
+    "order_lookup": ("find_order",),
+    "status_polling": ("fetch_status_updates",),
+    "status_webhook": ("parse_webhook", "process_webhook"),
+    "webhook_subscribe": ("subscribe_webhook",),
+    "product_sync": ("iter_products",),
+    "category_sync": ("iter_categories",),
+}
 
 
 @dataclass
@@ -338,10 +364,41 @@ class Provider:
         """The demo account against this provider's simulator mounted under ``sandbox_url``."""
         return None
 
-    # ---- operations (a provider implements what its capabilities declare) ------------
+    # ---- operations ---------------------------------------------------------------------
+    # Every method a use-case calls, declared here. A provider overrides what its capabilities
+    # promise (CAPABILITY_OPERATIONS); the rest answer ProviderNotSupported, never AttributeError.
+    def _unsupported(self, operation: str):
+        raise ProviderNotSupported(self.name, operation)
+
+    @classmethod
+    def implemented_operations(cls) -> set[str]:
+        """Operation methods this provider overrides (the contract tests compare them with the
+        capabilities)."""
+        operations = {op for ops in CAPABILITY_OPERATIONS.values() for op in ops}
+        return {op for op in operations if getattr(cls, op) is not getattr(Provider, op)}
+
     def test_connection(self) -> str:
-        """Make the cheapest authenticated call; return a short success message or raise."""
-        raise NotImplementedError
+        """Make the cheapest authenticated call; return a short success message or raise a
+        ProviderError. Every provider implements it."""
+        self._unsupported("test_connection")
+
+    # push_orders
+    def push_order(self, ctx: "OrderContext") -> "PushResult":
+        """Create (or, with the same ``ctx.idempotency_key``, update) the order at the provider."""
+        self._unsupported("push_order")
+
+    # bulk_push
+    def push_orders_bulk(self, contexts: list["OrderContext"]) -> list["PushResult | ProviderError"]:
+        """Push several orders in as few requests as the provider allows: one PushResult or
+        ProviderError per context, in order. Raise a ProviderError when the whole request failed."""
+        self._unsupported("push_orders_bulk")
+
+    # order_lookup
+    def find_order(self, ctx: "OrderContext") -> "PushResult | None":
+        """The order an earlier, ambiguous attempt may have created (by our reference), or None.
+        Called before re-sending a push whose last attempt timed out (providers without an
+        idempotency key)."""
+        self._unsupported("find_order")
 
     @classmethod
     def map_status(cls, remote_status: str | None, settings: dict | None = None) -> str | None:
@@ -352,14 +409,17 @@ class Provider:
         override = parse_status_lines((settings or {}).get("status_map_override"))
         return override.get(key) or cls.status_map.get(key)
 
-    def fetch_status_updates(self, refs) -> Iterator:
-        """StatusUpdate objects for the given PushRefs (status_polling providers)."""
-        raise NotImplementedError
+    # status_polling
+    def fetch_status_updates(self, refs: Iterable["PushRef"]) -> Iterator["StatusUpdate"]:
+        """StatusUpdate objects for the given pushed orders."""
+        self._unsupported("fetch_status_updates")
 
     # ---- webhooks (status_webhook providers) -------------------------------------------
     def verify_webhook(self, headers: dict, body: bytes, secret: str) -> None:
         """Raise WebhookAuthError unless the request is authentic. ``secret`` is the account's
-        unguessable webhook token (already matched by the URL)."""
+        unguessable webhook token (already matched by the URL). The default accepts: enough for
+        webhook_auth "resource_url" (authenticity comes from fetching the resource with our
+        credentials); "static_token" and "hmac" providers override it."""
 
     @classmethod
     def webhook_setup(cls, url: str, secret: str) -> "WebhookSetup | None":
@@ -378,21 +438,23 @@ class Provider:
 
     def parse_webhook(self, headers: dict, body: bytes) -> "WebhookEnvelope":
         """Validate the body; raise ValueError with the reason when it is malformed."""
-        raise NotImplementedError
+        self._unsupported("parse_webhook")
 
-    def process_webhook(self, payload: bytes):
+    def process_webhook(self, payload: bytes) -> Iterator["StatusUpdate"]:
         """StatusUpdate objects for a stored webhook event (may call the provider)."""
-        raise NotImplementedError
+        self._unsupported("process_webhook")
 
+    # webhook_subscribe
     def subscribe_webhook(self, target_url: str) -> dict:
-        """Register ``target_url`` at the provider (webhook_subscribe providers)."""
-        raise NotImplementedError
+        """Register ``target_url`` at the provider; return what to show (hook ids)."""
+        self._unsupported("subscribe_webhook")
 
+    # product_sync / category_sync
     def iter_products(self) -> Iterator[RemoteProduct]:
-        raise NotImplementedError
+        self._unsupported("iter_products")
 
     def iter_categories(self) -> Iterator[RemoteCategory]:
-        raise NotImplementedError
+        self._unsupported("iter_categories")
 
     # A provider without a category list (its categories are read off its products) says so:
     # a products + categories run then reads the product list once.

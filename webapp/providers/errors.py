@@ -99,6 +99,31 @@ def kind_for_code(code: int) -> str:
     return "rejected"
 
 
+class ProviderCrash(ProviderError):
+    """Provider code raised something that is not a ProviderError: a bug, or an answer it did
+    not foresee. It counts as an attempt and is retried up to the cap (it may have happened
+    after the provider acted, hence ambiguous: a retry looks up or re-sends idempotently)."""
+
+    kind = "unknown"
+    transient = True
+    ambiguous = True
+
+    @classmethod
+    def wrapping(cls, exc: BaseException) -> "ProviderCrash":
+        return cls(f"Unexpected error: {type(exc).__name__}: {exc}"[:1000])
+
+
+class ProviderNotSupported(ProviderError):
+    """The provider does not offer this operation (its capabilities do not declare it).
+    A use-case checks capabilities first, so meeting this means a wiring bug, said plainly."""
+
+    kind = "unsupported"
+
+    def __init__(self, provider_name: str, operation: str):
+        super().__init__(f"{operation} is not supported by {provider_name}.")
+        self.operation = operation
+
+
 ERROR_KINDS = {
     "invalid_credentials": "Invalid credentials",
     "cannot_connect": "Cannot connect",
@@ -106,4 +131,5 @@ ERROR_KINDS = {
     "unknown": "Unknown error",
     "rejected": "Rejected by the provider",
     "configuration": "Configuration needed",
+    "unsupported": "Not supported by the provider",
 }

@@ -53,7 +53,7 @@ class Midnight(Provider):
                    "namespace, OrderNew document root, where our reference is stored, status vocabulary.")
     docs_url = "https://github.com/PrintReach/Midnight.SOAP.SDK"
     default_base_url = "https://ws.vsmidnight.com/Service1.asmx"
-    capabilities = Capabilities(push_orders=True, status_polling=True, user_settings=True)
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_polling=True, user_settings=True)
     credentials = schema(
         Field("dev_token", "Dev token", type="secret", required=True, max_length=200,
               help="Midnight → Admin Settings → Global Settings → Site Token (API access must be purchased)."),

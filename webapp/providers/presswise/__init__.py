@@ -49,7 +49,7 @@ class Presswise(Provider):
                    "ship-to (setting).")
     docs_url = "https://support.aleyant.com/kb/a1162/integration-presswise-via-embedded-services.aspx"
     default_base_url = "https://tenant.mypresswise.com/r/wsdl-order2.php"
-    capabilities = Capabilities(push_orders=True, status_polling=True, user_settings=True)
+    capabilities = Capabilities(push_orders=True, idempotent_push=True, status_polling=True, user_settings=True)
     credentials = schema(
         Field("username", "Username", required=True, max_length=100, help="The PressWise API user (not a hub user)."),
         Field("password", "Password", type="secret", required=True, max_length=200),

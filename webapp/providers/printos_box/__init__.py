@@ -47,7 +47,7 @@ class PrintOSBox(Provider):
                    "only. Assumption: Box's error shapes and status vocabularies are undocumented.")
     docs_url = "https://developers.hp.com/printos/doc/box-documentation"
     default_base_url = SERVERS["production"]
-    capabilities = Capabilities(push_orders=True, status_polling=True)
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_polling=True)
     credentials = schema(
         Field("key", "Key", required=True, max_length=200, regex=r"[A-Za-z0-9_\-.]+",
               help="PrintOS → Marketplace → Application Connectors (a Box key with an order-creation role)."),

@@ -94,7 +94,7 @@ class ShipStation(Provider):
     docs_url = "https://docs.shipstation.com/apis/shipstation-v1"
     default_base_url = "https://ssapi.shipstation.com"
     capabilities = Capabilities(
-        push_orders=True, bulk_push=True, status_webhook=True, status_polling=True, product_sync=True,
+        push_orders=True, bulk_push=True, idempotent_push=True, status_webhook=True, status_polling=True, product_sync=True,
         category_sync=True, shipping_method_mapping=True, webhook_subscribe=True,
     )
     credentials = schema(

@@ -104,7 +104,7 @@ class SiteFlow(Provider):
                    "submission reports errors only by trigger.")
     docs_url = "https://hpsiteflow.com/docs/siteflow/order-endpoints.html"
     default_base_url = SERVERS["production"]
-    capabilities = Capabilities(push_orders=True, status_webhook=True, status_polling=True,
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_webhook=True, status_polling=True,
                                 shipping_method_mapping=True)
     credentials = schema(
         Field("access_key", "Access Key", required=True, max_length=200, regex=r"[A-Za-z0-9_\-.]+",

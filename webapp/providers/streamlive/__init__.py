@@ -70,8 +70,8 @@ class StreamLive(Provider):
                    "the X-Signature HMAC-SHA256 webhook are all assumed (setting: Contract).")
     docs_url = "https://www.caldera.com/"
     default_base_url = "https://streamlive.example.com"
-    capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True, product_sync=True,
-                                category_sync=True, user_settings=True)
+    capabilities = Capabilities(push_orders=True, idempotent_push=True, status_polling=True, status_webhook=True,
+                                product_sync=True, category_sync=True, user_settings=True)
     credentials = schema(
         Field("base_url", "StreamLive URL", type="url", required=True,
               help="Assumed: the StreamLive API address given by Caldera."),

@@ -90,7 +90,8 @@ class TFlow(Provider):
                    "signature sha1(key + body) and the state names are assumptions, each one a setting.")
     docs_url = "https://support.aleyant.com/kb/a1835/tflow-api.aspx"
     default_base_url = "https://tflow.example.com"
-    capabilities = Capabilities(push_orders=True, status_polling=True, status_webhook=True, webhook_subscribe=True)
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_polling=True, status_webhook=True,
+                                webhook_subscribe=True)
     credentials = schema(
         Field("base_url", "tFLOW instance URL", type="url", required=True,
               help="The address of your tFLOW instance, e.g. https://yourcompany.tflow.example."),

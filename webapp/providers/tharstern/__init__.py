@@ -85,7 +85,8 @@ class Tharstern(Provider):
                    "status vocabulary (map per account), token lifetime.")
     docs_url = "https://support.aleyant.com/kb/a2301/integration-tharstern-via-embedded-services.aspx"
     default_base_url = "https://tharstern.invalid"  # self-hosted: the Server URL credential is required
-    capabilities = Capabilities(push_orders=True, status_polling=True, product_sync=True, user_settings=True)
+    capabilities = Capabilities(push_orders=True, idempotent_push=True, status_polling=True, product_sync=True,
+                                user_settings=True)
     repush = "noop"
     repush_note = "orders/submit is idempotent on UniqueSubmitOrderID (uuid5 of our push key): the same order comes back."
     credentials = schema(

@@ -72,7 +72,7 @@ class TharsternCxml(Provider):
     repush = "update"
     repush_note = ("Same orderID, a new payloadID, type=\"update\" with a DocumentReference to the accepted "
                    "document; an unanswered attempt is replayed with its payloadID (409 = already received).")
-    capabilities = Capabilities(push_orders=True, user_settings=True)
+    capabilities = Capabilities(push_orders=True, idempotent_push=True, user_settings=True)
     credentials = schema(
         Field("api_login", "API Login", required=True, max_length=200,
               help="Tharstern API user: the cXML Sender identity."),

@@ -53,8 +53,8 @@ class VeraCore(Provider):
                    "read from each offer.")
     docs_url = "https://www.veracore.com/"
     default_base_url = "https://tenant.veracore.com/pmomsws/oms.asmx"
-    capabilities = Capabilities(push_orders=True, status_polling=True, product_sync=True, category_sync=True,
-                                shipping_method_mapping=True)
+    capabilities = Capabilities(push_orders=True, order_lookup=True, status_polling=True, product_sync=True,
+                                category_sync=True, shipping_method_mapping=True)
     credentials = schema(
         Field("username", "API username", required=True, max_length=100),
         Field("password", "API password", type="secret", required=True, max_length=200),
