@@ -47,7 +47,7 @@ def fixture_credentials(provider, base_url: str = "https://provider.example.test
 def fixture_settings(provider) -> dict:
     """Values for the account settings a provider requires (e.g. Tharstern's customer code)."""
     return {f.name: (f.choices[0][0] if f.type == "choice" else int(f.min or 1) if f.type == "int"
-                     else "fixture-value") for f in provider.account_settings if f.required and f.default in (None, "")}
+                     else "fixture-setting") for f in provider.account_settings if f.required and f.default in (None, "")}
 
 
 def make_world(factory: Factory) -> World:
