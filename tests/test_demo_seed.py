@@ -47,7 +47,7 @@ def _ready_to_push(order: Order) -> bool:
 def test_summary_counts(seeded):
     assert seeded == {
         "company": "Northwind Print Co.", "sites": 3, "admins": 3, "categories": 39, "products": 60,
-        "users": 18, "shipping_methods": 12, "orders": 50, "login_email": "admin@demo.test",
+        "users": 18, "shipping_methods": 12, "orders": 52, "login_email": "admin@demo.test",
     }
     assert Category.query.count() == 39 and Product.query.count() == 60
 
@@ -101,7 +101,7 @@ def test_admins_and_their_site_access(seeded):
 
 def test_orders_cover_every_eligibility_case(seeded):
     orders = _orders()
-    assert [x.number for x in orders][:2] == ["NW-10001", "NW-10002"] and len(orders) == 50
+    assert [x.number for x in orders][:2] == ["NW-10001", "NW-10002"] and len(orders) == 52
     now = datetime.now(timezone.utc)
     assert all(now - timedelta(days=20, hours=1) <= x.placed_at <= now for x in orders)
     assert len({x.site_id for x in orders}) == 3
@@ -178,9 +178,9 @@ def test_orders_cover_every_eligibility_case(seeded):
 
 def test_orders_went_through_the_importer(seeded):
     events = OrderEvent.query.filter_by(kind="imported").all()
-    assert len(events) == 50 and {e.actor for e in events} == {"import"}
+    assert len(events) == 52 and {e.actor for e in events} == {"import"}
     linked = [x for x in _orders() if x.customer is not None]
-    assert len(linked) == 50 and all(x.customer.site_id == x.site_id for x in linked)
+    assert len(linked) == 52 and all(x.customer.site_id == x.site_id for x in linked)
 
 
 def test_seed_demo_cli(app):
@@ -192,17 +192,18 @@ def test_seed_demo_cli(app):
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     summary = json.loads(first.output)
-    assert summary["orders"] == 50 and summary["login_email"] == "admin@demo.test"
+    assert summary["orders"] == 52 and summary["login_email"] == "admin@demo.test"
     assert json.loads(second.output) == summary
     assert DEMO_PASSWORD not in first.output
 
 
 def test_demo_has_many_unpaid_ready_orders_on_the_live_sites(seeded):
-    live_sites = {s.id for s in Site.query.filter(Site.slug.in_(("northwind-b2b", "city-council")))}
+    live_sites = {s.id for s in Site.query}  # every demo site has live demo accounts
     unpaid_ready = [x for x in _orders() if x.site_id in live_sites and not x.paid
                     and all(i.approval == o.APPROVAL_APPROVED for i in x.items)
                     and not any(f.state == o.FILE_PENDING for i in x.items for f in i.files)]
-    assert len(unpaid_ready) >= 10
+    assert len(unpaid_ready) >= 12
+    assert {x.site_id for x in unpaid_ready} == live_sites
 
 
 def test_seed_demo_reset_starts_the_demo_over(app, seeded):
@@ -213,7 +214,7 @@ def test_seed_demo_reset_starts_the_demo_over(app, seeded):
     assert Order.query.filter_by(number="NW-10041").one().paid
     result = app.test_cli_runner().invoke(args=["seed-demo", "--reset"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["orders"] == 50
+    assert json.loads(result.output)["orders"] == 52
     db.session.expire_all()
     assert not Order.query.filter_by(number="NW-10041").one().paid
     assert OrderEvent.query.filter_by(kind="paid").count() == 0

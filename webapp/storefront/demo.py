@@ -191,7 +191,7 @@ QUANTITY_TIERS = ((Decimal(50), (1, 1, 2)), (Decimal(5), (2, 5, 10, 20)), (Decim
 ORDER_COUNT, FIRST_ORDER_NUMBER, ORDER_SPREAD_DAYS = 40, 10001, 20
 # More unpaid orders on the sites the demo accounts are live on, so "mark an order paid and
 # watch it push" can be tried many times (placed in the last day, numbers after the others).
-EXTRA_UNPAID, EXTRA_UNPAID_SITES = 10, ("northwind-b2b", "city-council")
+EXTRA_UNPAID, EXTRA_UNPAID_SITES = 12, ("northwind-b2b", "city-council", "promo-shop")
 
 
 def seed_demo() -> dict:
