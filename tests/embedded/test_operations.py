@@ -73,8 +73,10 @@ def test_a_running_worker_shows_and_a_killed_one_goes(app, client, login, factor
     login(factory.admin(is_super=True))
     monkeypatch.setitem(app.config, "RQ_WORKER_TTL", 3)
     env = {**worker_env(app), "RQ_WORKER_TTL": "3", "RQ_MAINTENANCE_INTERVAL": "1"}
+    # Its own process group: RQ's scheduler runs in a child process that outlives a SIGKILLed
+    # parent, and the test must not leave it behind.
     proc = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         name = None
         for _ in range(150):
@@ -97,5 +99,7 @@ def test_a_running_worker_shows_and_a_killed_one_goes(app, client, login, factor
         else:
             raise AssertionError("a killed worker still shows as running")
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
