@@ -152,6 +152,17 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
+def json_error_body(response: requests.Response) -> tuple[dict | None, str]:
+    """A JSON error answer's object, or None and what to say instead: the start of a plain-text
+    body (an HTML error page is not shown) or "HTTP <status>"."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = (response.text or "").strip()
+        return None, text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"
+    return (body, "") if isinstance(body, dict) else (None, f"HTTP {response.status_code}")
+
+
 def default_error_message(response: requests.Response) -> tuple[str, dict]:
     """Best effort: a JSON 'message'/'error' or the start of the body."""
     try:

@@ -36,7 +36,7 @@ from ..base import (Capabilities, DemoAccount, Provider, WebhookAuthError, Webho
 from ..context import ItemPushResult, OrderContext, PushResult, StatusUpdate
 from ..errors import ProviderConfigError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..http import ProviderHTTP
+from ..http import ProviderHTTP, json_error_body
 from ..ratelimit import RateLimit
 from . import mapping
 
@@ -54,13 +54,9 @@ DUPLICATE = re.compile(r"duplicate|already exists|already been submitted", re.I)
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
     """``{"success": false, "error": {"message", "name", "code", validations?}}`` or a bare message."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = (response.text or "").strip()
-        return (text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"), {}
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", {}
+    body, fallback = json_error_body(response)
+    if body is None:
+        return fallback, {}
     message, fields = parse_error_body(body)
     return message or f"HTTP {response.status_code}", fields
 

@@ -36,7 +36,7 @@ from ..base import Capabilities, DemoAccount, Provider, RemoteCategory, RemotePr
 from ..context import ItemContext, ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderConfigError, ProviderResponseError
 from ..fields import Field, schema
-from ..http import ProviderHTTP
+from ..http import ProviderHTTP, json_error_body
 from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 
 PAGE_SIZE = 100
@@ -45,13 +45,9 @@ MAX_PAGES = 1000
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
     """Proposed error body: {"error": "...", "fields": {name: [..]}}."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = (response.text or "").strip()
-        return (text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"), {}
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", {}
+    body, fallback = json_error_body(response)
+    if body is None:
+        return fallback, {}
     fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
     return str(body.get("error") or body.get("message") or ""), {str(k): v for k, v in fields.items()}
 

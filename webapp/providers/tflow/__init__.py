@@ -49,7 +49,7 @@ from ..base import Capabilities, DemoAccount, Provider, WebhookAuthError, Webhoo
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderConfigError, ProviderConnectError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
-from ..http import ProviderHTTP
+from ..http import ProviderHTTP, json_error_body
 from ..ratelimit import RateLimit, SharedRateLimiter, with_margin
 from . import mapping
 from .auth import TFlowToken
@@ -64,13 +64,9 @@ MAX_ARTWORK_BYTES = 200 * 1024 * 1024
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
     """tFLOW errors: {"error": "...", "messages": {field: [..]}} (or an OAuth error body)."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = (response.text or "").strip()
-        return (text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"), {}
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", {}
+    body, fallback = json_error_body(response)
+    if body is None:
+        return fallback, {}
     message = body.get("error_description") or body.get("error") or body.get("message") or ""
     messages = body.get("messages")
     fields = {str(k): v for k, v in messages.items()} if isinstance(messages, dict) else {}

@@ -40,7 +40,7 @@ from ..context import ItemPushResult, OrderContext, PushResult, Shipment, Status
 from ..errors import ProviderConfigError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
 from .. import files
-from ..http import ProviderHTTP
+from ..http import ProviderHTTP, json_error_body
 from . import mapping
 from .auth import TharsternToken, envelope_message
 
@@ -53,13 +53,9 @@ STATUS_LINE = r"(?i)(\s*[^=\n]+=\s*(" + "|".join(mapping.HUB_STATUSES) + r")\s*(
 
 def parse_error(response: requests.Response) -> tuple[str, dict]:
     """ASP.NET ``{"Message", "ModelState"}`` on 400, or the envelope's words, or the body's start."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = (response.text or "").strip()
-        return (text[:300] if text and not text.startswith("<") else f"HTTP {response.status_code}"), {}
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", {}
+    body, fallback = json_error_body(response)
+    if body is None:
+        return fallback, {}
     state = body.get("ModelState") if isinstance(body.get("ModelState"), dict) else {}
     message = body.get("Message") or envelope_message(body) or f"HTTP {response.status_code}"
     return str(message), {str(k): v for k, v in state.items()}
