@@ -8,10 +8,10 @@ import json
 MAX_DEPTH = 64
 
 
-def depth(text: str) -> int:
-    deepest = level = 0
+def _brackets(text: str):
+    """(index, char) of every bracket and comma outside JSON strings, in one linear scan."""
     in_string = escaped = False
-    for char in text:
+    for index, char in enumerate(text):
         if in_string:
             if escaped:
                 escaped = False
@@ -21,7 +21,16 @@ def depth(text: str) -> int:
                 in_string = False
         elif char == '"':
             in_string = True
-        elif char in "[{":
+        elif char in "[]{},":
+            yield index, char
+    if in_string:
+        yield len(text), '"'  # an unterminated string: the caller sees a stray quote
+
+
+def depth(text: str) -> int:
+    deepest = level = 0
+    for _, char in _brackets(text):
+        if char in "[{":
             level += 1
             deepest = max(deepest, level)
         elif char in "]}":
@@ -32,7 +41,8 @@ def depth(text: str) -> int:
 def loads(data: str | bytes, max_depth: int = MAX_DEPTH):
     """json.loads, but ValueError (never RecursionError) for nesting deeper than ``max_depth``."""
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    if depth(text) > max_depth:
+    # Cheap bound first: with no more opening brackets than max_depth, nothing can be deeper.
+    if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise ValueError(f"JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(text)
@@ -49,18 +59,10 @@ def split_array(text: str) -> list[str] | None:
         return None
     elements: list[str] = []
     level, start = 0, 1
-    in_string = escaped = False
-    for i, char in enumerate(s):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for i, char in _brackets(s):
+        if char == '"':
+            return None
+        if char in "[{":
             level += 1
         elif char in "]}":
             level -= 1
@@ -69,7 +71,7 @@ def split_array(text: str) -> list[str] | None:
         elif char == "," and level == 1:
             elements.append(s[start:i])
             start = i + 1
-    if level != 0 or in_string:
+    if level != 0:
         return None
     last = s[start:-1]
     if last.strip() or elements:
