@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..base import SimulatorSpec, install_common
 from . import api
 from .state import KEY, MidnightState
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify, request
 from lxml import etree
 
-from ..common import ControlError, control_payload, mark_created, parse_iso_datetime, set_credential
-from ..soap import (SoapRequestError, build, child, children, descend, elements, fault, local, parse_envelope,
+from ..base import ControlError, control_payload, mark_created, parse_iso_datetime, set_credential
+from ..base.soap import (SoapRequestError, build, child, children, descend, elements, fault, local, parse_envelope,
                     respond, text)
 from .state import Account, state
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from ..common import ControlError, control_payload, mark_created, set_credential
-from ..soap import SoapRequestError, build, child, children, elements, fault, local, parse_envelope, respond, text
+from ..base import ControlError, control_payload, mark_created, set_credential
+from ..base.soap import SoapRequestError, build, child, children, elements, fault, local, parse_envelope, respond, text
 from .state import Account, state
 
 AUTH_FAILED = "Authentication failed: invalid user, password or authorization code."

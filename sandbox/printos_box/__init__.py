@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import SimulatorSpec, body_response, install_common
 from . import api
 from .state import KEY, BoxState
 
@@ -50,5 +50,5 @@ def create_blueprint() -> Blueprint:
     return bp
 
 
-SIMULATOR = SimulatorSpec(key=KEY, title="HP PrintOS Box API", url_prefix="/box", create_blueprint=create_blueprint,
+SIMULATOR = SimulatorSpec(key=KEY, title="HP PrintOS Box API", url_prefix="/box", real_mounts=("/box",), create_blueprint=create_blueprint,
                           create_state=BoxState, default_config=DEFAULT_CONFIG)

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..common import (ControlError, body_response, control_payload, external_base_url, is_control_request,
+from ..base import (ControlError, body_response, control_payload, is_control_request, sim_base_url, sim_path,
                       mark_created, set_credential)
-from .state import FLOWS, KEY, SUBSTRATES, Account, new_id, runtime, state
+from .state import FLOWS, KEY, SUBSTRATES, Account, new_id, state
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z")
 
@@ -28,10 +28,6 @@ class ApiError(Exception):
 
 def _stamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _prefix() -> str:
-    return runtime().spec.url_prefix.rstrip("/")
 
 
 def authenticate() -> Account:
@@ -56,7 +52,7 @@ def authenticate() -> Account:
         account = st.accounts.get(key)
     if account is None:
         raise refuse("Unknown key.")
-    path = request.path[len(_prefix()):] if request.path.startswith(_prefix() + "/") else request.path
+    path = sim_path()  # the gateway's /box service prefix is left out of the signature
     expected = hmac.new(account.secret.encode(), f"{request.method.upper()} {path}{date}".encode(),
                         hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
@@ -67,7 +63,7 @@ def authenticate() -> Account:
 def install_hooks(bp: Blueprint) -> None:
     @bp.before_request
     def _authenticate():
-        if is_control_request(KEY) or request.path.startswith(_prefix() + "/uploads/"):
+        if is_control_request(KEY) or sim_path().startswith("/uploads/"):
             return None
         account = authenticate()
         g.box_account = account
@@ -174,7 +170,7 @@ def register(bp: Blueprint) -> None:
         if not mime:
             raise ApiError(400, "mimeType is required.")
         upload_id = new_id()
-        base = f"{external_base_url()}{_prefix()}/uploads/{upload_id}"
+        base = f"{sim_base_url()}/uploads/{upload_id}"
         return body_response(200, {"uploadUrl": base, "fetchUrl": base, "mimeType": mime})
 
     @bp.get("/api/partner/file/<file_id>")

@@ -32,13 +32,13 @@ Contract: ``providers-part1.md`` §1 (every point of §1.12). Shape of the simul
   at ``GET /_sim/deliveries``.
 
 Control routes (no auth) are documented in `sandbox.shipstation.control` and
-`sandbox.common`.
+`sandbox.base`.
 """
 from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..base import SimulatorSpec, install_common
 from . import api, catalog, control
 from .http import burst_rate_limited, install_hooks
 from .state import DEFAULT_RATE_LIMIT, DEFAULT_WINDOW_SECONDS, KEY, ShipStationState

@@ -15,12 +15,12 @@ from typing import Any
 import requests
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload, external_base_url
+from ..base import ControlError, control_payload, sim_base_url
 from .catalog import build_product
 from .http import ApiError
 from .orders import ORDER_STATUSES
 from .state import (Account, AccountData, ShipmentRecord, ShipStationState, format_date, parse_date,
-                    runtime, state)
+                    state)
 
 MAX_GENERATED_PRODUCTS = 200_000
 MAX_KEPT_DELIVERIES = 200
@@ -114,7 +114,7 @@ def tracking_number(carrier: str) -> str:
 
 
 def _base() -> str:
-    return external_base_url() + runtime().spec.url_prefix
+    return sim_base_url()
 
 
 def _hooks_for(acct: Account, events: tuple[str, ...], store_id: int) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from ..common import RateDecision, body_response, is_control_request, set_credential
+from ..base import RateDecision, body_response, is_control_request, set_credential
 from .orders import INVALID
 from .state import KEY, Account, format_ts, parse_date, parse_datetime, state
 

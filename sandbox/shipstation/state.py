@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from ..common import SimRuntime, get_runtime, parse_iso_datetime
+from ..base import SimRuntime, get_runtime, parse_iso_datetime
 
 KEY = "shipstation"
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..base import SimulatorSpec, install_common
 from . import api, control
 from .state import KEY, SiteFlowState, state
 
@@ -68,6 +68,6 @@ def create_blueprint() -> Blueprint:
     return bp
 
 
-SIMULATOR = SimulatorSpec(key=KEY, title="HP Site Flow API", url_prefix="/siteflow",
+SIMULATOR = SimulatorSpec(key=KEY, title="HP Site Flow API", url_prefix="/siteflow", real_mounts=("", "/siteflow"),
                           create_blueprint=create_blueprint, create_state=SiteFlowState,
                           default_config=DEFAULT_CONFIG)

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, request
 
-from ..common import body_response, external_base_url, is_control_request, mark_created, set_credential
+from ..base import body_response, is_control_request, mark_created, set_credential, sim_base_url, sim_path
 from . import orders
 from .state import KEY, Account, new_id, state
 
@@ -32,14 +32,10 @@ def account() -> Account:
     return g.sf_account
 
 
-def _prefix() -> str:
-    from .state import runtime
-    return runtime().spec.url_prefix.rstrip("/")
-
-
 def authenticate() -> Account:
     """Native ``x-oneflow-*`` (path = the request path, incl. /api, no query) or PrintOS gateway
-    ``x-hp-hmac-*`` (path after the /siteflow service prefix, no separator before the date)."""
+    ``x-hp-hmac-*`` (path below the mount — the gateway's /siteflow service prefix left out — no
+    separator before the date)."""
     st = state()
     native = request.headers.get("x-oneflow-authorization")
     gateway = request.headers.get("x-hp-hmac-authentication")
@@ -57,8 +53,7 @@ def authenticate() -> Account:
             raise ApiError(401, "HMAC must be SHA256.", "Unauthorized")
         if not date or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z", date):
             raise ApiError(401, "x-hp-hmac-date is missing or malformed.", "Unauthorized")
-        path = request.path[len(_prefix()):] if request.path.startswith(_prefix() + "/") else request.path
-        message = f"{request.method.upper()} {path}{date}"
+        message = f"{request.method.upper()} {sim_path()}{date}"
         credential = gateway
     else:
         raise ApiError(401, "Missing authorization headers.", "Unauthorized")
@@ -150,7 +145,7 @@ def register(bp: Blueprint) -> None:
         """The orders host: acknowledges every payload; problems arrive as "Order Submission Error"."""
         raw = request.get_data(cache=True)
         acct = account()
-        ack = {"_id": new_id(), "url": f"{external_base_url()}{_prefix()}/api/order", "timestamp":
+        ack = {"_id": new_id(), "url": f"{sim_base_url()}/api/order", "timestamp":
                datetime.now(timezone.utc).isoformat(), "sourceAccountId": acct.token}
         try:
             body = json.loads(raw or b"null")
@@ -234,7 +229,7 @@ def register(bp: Blueprint) -> None:
         if not mime:
             raise ApiError(400, "mimeType is required.", "BadRequest")
         file_id = new_id()
-        base = f"{external_base_url()}{_prefix()}/_sim/files/{file_id}"
+        base = f"{sim_base_url()}/_sim/files/{file_id}"
         return body_response(200, {"url": base, "path": base, "mimeType": mime})
 
     @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload
 from . import orders
 from .state import Trigger, state
 

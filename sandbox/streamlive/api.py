@@ -7,7 +7,7 @@ from datetime import date
 
 from flask import Blueprint, g, jsonify, request
 
-from ..common import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
+from ..base import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
 from .state import FLOW, KEY, SIDE, Account, state
 
 MAX_LIMIT = 100

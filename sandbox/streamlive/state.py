@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, get_runtime
 
 KEY = "streamlive"
 DEMO_KEY = "demo-streamlive-key"

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..common import body_response, is_control_request, mark_created, set_credential
+from ..base import body_response, is_control_request, mark_created, set_credential
 from .state import KEY, TRANSITIONS, WORKFLOWS, Instance, allowed, next_state, state
 
 VERSIONS = ("v1", "v2")

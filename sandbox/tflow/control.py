@@ -18,7 +18,7 @@ from collections import Counter
 
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload
 from .state import PRODUCTION, TRANSITIONS, Instance, allowed, next_state, state
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, get_runtime
 
 KEY = "tflow"
 DEMO_KEY, DEMO_SECRET = "demo-tflow-key", "demo-tflow-secret"

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from ..common import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
+from ..base import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
 from .state import ZERO_GUID, KEY, Tenant, state
 
 API = "/TharsternAPI/api"

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import SimulatorSpec, body_response, install_common
 from . import routes
 from .state import KEY, CxmlState
 

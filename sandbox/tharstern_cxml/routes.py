@@ -10,7 +10,8 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request
 from lxml import etree
 
-from ..common import ControlError, control_payload, mark_created, set_credential
+from ..base.xml_bodies import cxml_response
+from ..base import ControlError, control_payload, mark_created, set_credential
 from .state import Sender, state
 
 # The project's unmodified copy, read by path: the sandbox never imports the hub's code.
@@ -33,19 +34,7 @@ def cxml_dtd() -> etree.DTD:
 
 
 def reply(code: int, text: str, detail: str = "", extra: etree._Element | None = None) -> Response:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    root = etree.Element("cXML", payloadID=f"{now}.{secrets.token_hex(6)}@tharstern.sim", timestamp=now)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", "en-US")
-    response = etree.SubElement(root, "Response")
-    status = etree.SubElement(response, "Status", code=str(code), text=text)
-    status.set("{http://www.w3.org/XML/1998/namespace}lang", "en-US")
-    if detail:
-        status.text = detail
-    if extra is not None:
-        response.append(extra)
-    body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8",
-                          doctype='<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd">')
-    return Response(body, status=200, mimetype="text/xml")
+    return cxml_response(code, text, message=detail, extra=extra, dtd_version="1.2.063")
 
 
 def _parse(raw: bytes) -> etree._Element:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..common import SimulatorSpec, install_common
+from ..base import SimulatorSpec, install_common
 from . import api, control, rest
 from .state import KEY, VeraCoreState
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
-from ..common import mark_created, parse_iso_datetime, set_credential
-from ..soap import SOAP12, SoapRequestError, build, child, children, descend, fault, local, parse_envelope, respond, text
+from ..base import mark_created, parse_iso_datetime, set_credential
+from ..base.soap import SOAP12, SoapRequestError, build, child, children, descend, fault, local, parse_envelope, respond, text
 from .state import FLAGS, Account, Order, state
 
 AUTH_FAILED = "Authentication failed: invalid Username or Password."

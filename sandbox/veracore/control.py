@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload
 from .state import FLAGS, Account, state
 
 

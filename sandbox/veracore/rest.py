@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, jsonify, request
 
-from ..common import set_credential
+from ..base import set_credential
 from .state import Account, state
 
 PREFIXES = ("/VeraCore/Public.Api/api", "/veracore/public.api/api")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, get_runtime
 
 KEY = "veracore"
 DEFAULT_NAMESPACE = "http://omscom/"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from sandbox import create_sandbox_app
-from sandbox.common import ControlError, FaultInjector, FixedWindowRateLimiter
+from sandbox.base import ControlError, FaultInjector, FixedWindowRateLimiter
 from sandbox.registry import SIMULATORS, load_simulators
 
 ROOT = Path(__file__).resolve().parents[2]
