@@ -82,9 +82,9 @@ DEMO_OFFERS = {
 }
 
 
-def demo_seed(sandbox_url: str) -> int:
+def demo_seed(simulator_url: str) -> int:
     """Give the demo tenant its offers and offer categories (once)."""
-    api = f"{sandbox_url.rstrip('/')}/veracore/_sim"
+    api = f"{simulator_url.rstrip('/')}/_sim"
     stats = requests.get(f"{api}/stats", params={"username": DEMO_USERNAME}, timeout=TIMEOUT).json()
     if stats.get("offers"):
         return 0
