@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--simulator-port-base", type=int, default=None,
-                        help="first port of the real-path simulators (default: --port + 1)")
+                        help="first port of the real-path simulators (default: --port + 1; 0: any free ports,"
+                             " listed by GET / on the index)")
     parser.add_argument("--external-base-url", default=None,
                         help="base URL of the index advertised in webhook resource URLs "
                              "(default: the Host of each request)")
@@ -28,9 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     config = {}
     if args.external_base_url:
         config["SANDBOX_EXTERNAL_BASE_URL"] = args.external_base_url
-    first = args.simulator_port_base or args.port + 1
-    running = start_world(config, host=args.host, port=args.port, simulator_ports=simulator_ports(first),
-                          quiet=False)
+    first = args.port + 1 if args.simulator_port_base is None else args.simulator_port_base
+    running = start_world(config, host=args.host, port=args.port,
+                          simulator_ports=simulator_ports(first) if first else None, quiet=False)
     print(f"sandbox index on {running.index}/", flush=True)
     for key, url in running.urls.items():
         print(f"  {key:<16} {url}", flush=True)

@@ -1,13 +1,15 @@
 """SOAP plumbing shared by the SOAP simulators (VeraCore, Midnight, Presswise): envelope
 reading on top of ``xml_bodies.read_xml`` (the sandbox's safe parser), local-name look-ups
 (namespaces differ per tenant and per client library), answers and faults (SOAP 1.1 faults
-are ``xml_bodies.soap_fault``; SOAP 1.2 for VeraCore's second binding). Provider-neutral:
-each simulator keeps its own operations, validation and state."""
+are ``xml_bodies.soap_fault``; SOAP 1.2 for VeraCore's second binding), header-token auth and
+the service loop (`SoapService`). Provider-neutral: each simulator keeps its own operations,
+validation, answer format and state."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, jsonify, request
 from lxml import etree
 
+from .control import ControlError, control_payload
 from .xml_bodies import BadXML, read_xml, soap_fault
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -113,3 +115,97 @@ def _fill(node, namespace, value) -> None:
         node.text = "true" if value else "false"
     elif value is not None:
         node.text = str(value)
+
+
+# --------------------------------------------------------------------------- the service loop
+
+def header_token(header, *path: str) -> str:
+    """A credential carried in the SOAP Header (``ValidationSoapHeader/DevToken``), or ""."""
+    return text(descend(header, *path)) if header is not None else ""
+
+
+class SoapFailed(Exception):
+    """An operation refused with the provider's in-body error (HTTP 200, like the real service)."""
+
+    def __init__(self, *errors, code: int = 1):
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors, self.code = errors, code
+
+
+class SoapService:
+    """One SOAP endpoint's request loop, the same for every SOAP simulator: read the envelope
+    (a soap:Client fault when unreadable), answer the unauthenticated operations, find the
+    operation, authenticate (refused in the body or as a fault, per ``auth_failure``), admit
+    the tenant (its rate limit: HTTP 429 with Retry-After), run the handler under the lock.
+
+    A simulator subclasses it with its operations, its `authenticate` and its answer formats;
+    handlers take ``(tenant, argument)`` and raise `SoapFailed` for the provider's in-body errors.
+    """
+
+    operations: dict = {}
+    public: dict = {}                  # op -> (op, namespace) -> Response; no credential needed
+    auth_message = "Authentication failed."
+    auth_fault_code = "Client"
+
+    def __init__(self, state_getter):
+        self.state = state_getter      # the simulator's state: .tenants and .auth_failure
+
+    def unknown_operation(self, op: str) -> str:
+        return f"Server did not recognize the value of HTTP Header SOAPAction: {op}."
+
+    def authenticate(self, header, operation):
+        raise NotImplementedError
+
+    def argument(self, operation):
+        return operation
+
+    def answer(self, op: str, namespace: str | None, data: dict | None) -> Response:
+        raise NotImplementedError
+
+    def failed(self, op: str, namespace: str | None, exc: SoapFailed) -> Response:
+        raise NotImplementedError
+
+    def refused(self, op: str, namespace: str | None) -> Response:
+        """The in-body answer to a bad credential (``auth_failure`` other than "fault")."""
+        return self.failed(op, namespace, SoapFailed(self.auth_message))
+
+    def install(self, bp, rule: str, auth_failures: tuple[str, str]) -> None:
+        """The endpoint at `rule` and ``POST /_sim/config {"auth_failure": …}``, which switches a
+        bad credential between the in-body refusal (the first choice) and a fault."""
+
+        def sim_config():
+            payload = control_payload()
+            if payload.get("auth_failure") not in auth_failures:
+                raise ControlError(400, f"auth_failure must be {' or '.join(auth_failures)}")
+            self.state().auth_failure = payload["auth_failure"]
+            return jsonify({"auth_failure": self.state().auth_failure})
+
+        bp.add_url_rule(rule, "service", self, methods=["POST"])
+        bp.add_url_rule("/_sim/config", "sim_config", sim_config, methods=["POST"])
+
+    def __call__(self) -> Response:
+        try:
+            header, operation, _ = parse_envelope(request.get_data(cache=True))
+        except SoapRequestError as exc:
+            return fault("Client", str(exc))
+        op, namespace = local(operation), etree.QName(operation).namespace
+        if op in self.public:
+            return self.public[op](op, namespace)
+        handler = self.operations.get(op)
+        if handler is None:
+            return fault("Client", self.unknown_operation(op))
+        st = self.state()
+        tenant = self.authenticate(header, operation)
+        if tenant is None:
+            if st.auth_failure == "fault":
+                return fault(self.auth_fault_code, self.auth_message)
+            return self.refused(op, namespace)
+        decision = st.tenants.admit(tenant)
+        if not decision.allowed:
+            return Response("Too Many Requests", status=429, headers={"Retry-After": str(decision.reset_seconds)})
+        try:
+            with st.tenants.lock:
+                data = handler(tenant, self.argument(operation))
+        except SoapFailed as exc:
+            return self.failed(op, namespace, exc)
+        return self.answer(op, namespace, data)
