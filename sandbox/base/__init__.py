@@ -16,7 +16,7 @@ from .control import ControlError, body_response, control_error_response, contro
 from .faults import MAX_FAULT_SLEEP_SECONDS, FaultAction, FaultInjector
 from .limiter import FixedWindowRateLimiter, RateDecision
 from .recorder import DEFAULT_REDACTED_HEADERS, DEFAULT_SECRET_FIELDS, RequestRecorder, redact_body
-from .routes import install_common
+from .routes import define_simulator, install_common
 from .runtime import (EXTENSION_KEY, SimRuntime, SimulatorSpec, attach, external_base_url, get_runtime,
                       init_runtime, is_control_request, mark_created, mount, mount_prefix, set_credential,
                       sim_base_url, sim_path)
@@ -27,7 +27,7 @@ __all__ = [
     "IdSequence", "SimClock", "parse_iso_datetime", "utc_stamp", "ControlError", "body_response",
     "control_error_response", "control_payload", "number", "MAX_FAULT_SLEEP_SECONDS", "FaultAction",
     "FaultInjector", "FixedWindowRateLimiter", "RateDecision", "DEFAULT_REDACTED_HEADERS",
-    "DEFAULT_SECRET_FIELDS", "RequestRecorder", "redact_body", "install_common", "EXTENSION_KEY", "SimRuntime",
+    "DEFAULT_SECRET_FIELDS", "RequestRecorder", "redact_body", "install_common", "define_simulator", "EXTENSION_KEY", "SimRuntime",
     "SimulatorSpec", "attach", "external_base_url", "get_runtime", "init_runtime", "is_control_request",
     "mark_created", "mount", "mount_prefix", "set_credential", "sim_base_url", "sim_path", "Tenant", "Tenants",
     "install_tenant_routes", "tenant_from", "dispatch",

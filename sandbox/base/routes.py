@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from .clock import parse_iso_datetime
 from .control import ControlError, body_response, control_error_response, control_payload, number
-from .runtime import get_runtime, is_control_request
+from .runtime import SimulatorSpec, get_runtime, is_control_request
 
 
 def install_common(bp: Blueprint, key: str, *,
@@ -126,3 +127,20 @@ def install_common(bp: Blueprint, key: str, *,
         clock = get_runtime(key).clock
         clock.set(None)
         return jsonify(clock.snapshot())
+
+
+def define_simulator(key: str, title: str, *, create_state, register: tuple[Callable[[Blueprint], None], ...],
+                     rate_limited_response: Callable[[], Response] | None = None, url_prefix: str | None = None,
+                     **spec: Any) -> SimulatorSpec:
+    """A simulator's `SimulatorSpec`: its blueprint gets the shared plumbing first (faults
+    before the provider's auth), then each of `register` in order (hooks, routes, control)."""
+
+    def create_blueprint() -> Blueprint:
+        bp = Blueprint(key, f"sandbox.{key}")
+        install_common(bp, key, rate_limited_response=rate_limited_response)
+        for add in register:
+            add(bp)
+        return bp
+
+    return SimulatorSpec(key=key, title=title, url_prefix=url_prefix or f"/{key}",
+                         create_blueprint=create_blueprint, create_state=create_state, **spec)

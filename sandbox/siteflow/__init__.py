@@ -27,9 +27,7 @@ Built-in demo account: token ``demo-token``, secret ``demo-secret``, destination
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..base import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api, control
 from .state import KEY, SiteFlowState, state
 
@@ -59,15 +57,7 @@ def _rate_limited():
     return response
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=_rate_limited)  # faults before auth
-    api.install_hooks(bp)
-    control.register(bp)
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="HP Site Flow API", url_prefix="/siteflow", real_mounts=("", "/siteflow"),
-                          create_blueprint=create_blueprint, create_state=SiteFlowState,
-                          default_config=DEFAULT_CONFIG)
+# Its own server: the native host's paths at the root, the PrintOS gateway's under /siteflow.
+SIMULATOR = define_simulator(KEY, "HP Site Flow API", real_mounts=("", "/siteflow"), create_state=SiteFlowState,
+                             default_config=DEFAULT_CONFIG, rate_limited_response=_rate_limited,
+                             register=(api.install_hooks, control.register, api.register))
