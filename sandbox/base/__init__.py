@@ -20,7 +20,7 @@ from .routes import define_simulator, install_common
 from .runtime import (EXTENSION_KEY, SimRuntime, SimulatorSpec, attach, external_base_url, get_runtime,
                       init_runtime, is_control_request, mark_created, mount, mount_prefix, set_credential,
                       sim_base_url, sim_path)
-from .tenants import Tenant, Tenants, install_tenant_routes, tenant_from
+from .tenants import Tenant, Tenants, install_tenant_routes, tenant_from, tenant_record
 from .webhooks import dispatch
 
 __all__ = [
@@ -30,5 +30,5 @@ __all__ = [
     "DEFAULT_SECRET_FIELDS", "RequestRecorder", "redact_body", "install_common", "define_simulator", "EXTENSION_KEY", "SimRuntime",
     "SimulatorSpec", "attach", "external_base_url", "get_runtime", "init_runtime", "is_control_request",
     "mark_created", "mount", "mount_prefix", "set_credential", "sim_base_url", "sim_path", "Tenant", "Tenants",
-    "install_tenant_routes", "tenant_from", "dispatch",
+    "install_tenant_routes", "tenant_from", "tenant_record", "dispatch",
 ]

@@ -142,3 +142,14 @@ def tenant_from(registry: Tenants[T], payload: Mapping[str, Any], credential_fie
     if tenant is None:
         raise ControlError(404, f"unknown {credential_field}")
     return tenant
+
+
+def tenant_record(registry: Tenants[T], credential_field: str, collection: str = "orders",
+                  id_field: str = "order_id") -> tuple[T, Any, dict]:
+    """(tenant, one of its records, payload) for a control call naming both (404 when unknown)."""
+    payload = control_payload()
+    tenant = tenant_from(registry, payload, credential_field)
+    record = getattr(tenant, collection).get(str(payload.get(id_field)))
+    if record is None:
+        raise ControlError(404, f"unknown {id_field}")
+    return tenant, record, payload

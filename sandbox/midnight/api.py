@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Blueprint, jsonify
 from lxml import etree
 
-from ..base import ControlError, control_payload, install_tenant_routes, mark_created, parse_iso_datetime, tenant_from
+from ..base import control_payload, install_tenant_routes, mark_created, parse_iso_datetime, tenant_from, tenant_record
 from ..base.soap import SoapFailed, SoapService, build, child, children, descend, elements, header_token, local, respond, text
 from .state import Account, state
 
@@ -227,10 +227,7 @@ def sim_orders():
 
 def sim_progress():
     """{"token", "order_id", "code"?: "60", "text"?, "status"?: Open|Closed|Cancelled, "ship_date"?}."""
-    account, payload = _account()
-    order = account.orders.get(str(payload.get("order_id")))
-    if order is None:
-        raise ControlError(404, "unknown order_id")
+    _, order, payload = tenant_record(state().tenants, "token")
     with state().lock:
         if payload.get("code"):
             order["OrderProgressCode"] = str(payload["code"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from ..base import ControlError, control_payload, install_tenant_routes, mark_created, tenant_from
+from ..base import ControlError, control_payload, install_tenant_routes, mark_created, tenant_from, tenant_record
 from ..base.soap import SoapFailed, SoapService, build, child, children, elements, local, respond, text
 from .state import Account, state
 
@@ -161,10 +161,7 @@ def sim_orders():
 def sim_status():
     """{"user", "order_id", "status"?, "items"?: {sourceJobID: {"status", "trackingNumber", "shipMethod",
     "shipDate"}}} — e.g. "Exception: paper out" or a shipped item with tracking."""
-    account, payload = _account()
-    order = account.orders.get(str(payload.get("order_id")))
-    if order is None:
-        raise ControlError(404, "unknown order_id")
+    _, order, payload = tenant_record(state().tenants, "user")
     with state().lock:
         if payload.get("status"):
             order["status"] = str(payload["status"])
