@@ -12,10 +12,9 @@ import random
 from collections import Counter
 from typing import Any
 
-import requests
 from flask import Blueprint, jsonify
 
-from ..base import ControlError, control_payload, sim_base_url
+from ..base import ControlError, control_payload, dispatch, sim_base_url
 from .catalog import build_product
 from .http import ApiError
 from .orders import ORDER_STATUSES
@@ -23,7 +22,6 @@ from .state import (Account, AccountData, ShipmentRecord, ShipStationState, form
                     state)
 
 MAX_GENERATED_PRODUCTS = 200_000
-MAX_KEPT_DELIVERIES = 200
 _rng = random.Random()
 
 
@@ -125,19 +123,10 @@ def _hooks_for(acct: Account, events: tuple[str, ...], store_id: int) -> list[di
 
 def _deliver(st: ShipStationState, acct: Account, hook: dict[str, Any],
              resource_url: str) -> dict[str, Any]:
-    """One unsigned POST of the thin V1 payload; never raises."""
-    payload = {"resource_url": resource_url, "resource_type": hook["HookType"]}
-    result: dict[str, Any] = {"webhookId": hook["WebHookID"], "event": hook["HookType"],
-                              "url": hook["Url"], "resource_url": resource_url}
-    try:
-        response = requests.post(hook["Url"], json=payload, timeout=st.webhook_timeout)
-        result["status"] = response.status_code
-    except requests.RequestException as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    with st.lock:
-        acct.data.deliveries.append(result)
-        del acct.data.deliveries[:-MAX_KEPT_DELIVERIES]
-    return result
+    """One unsigned POST of the thin V1 payload (ShipStation signs nothing); never raises."""
+    return dispatch(hook["Url"], {"resource_url": resource_url, "resource_type": hook["HookType"]},
+                    log=acct.data.deliveries, lock=st.lock, timeout=st.webhook_timeout,
+                    info={"webhookId": hook["WebHookID"], "event": hook["HookType"], "resource_url": resource_url})
 
 
 # --------------------------------------------------------------------------- accounts/config

@@ -6,9 +6,7 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
-import requests
-
-from ..base import SimRuntime, get_runtime
+from ..base import SimRuntime, dispatch, get_runtime
 
 KEY = "streamlive"
 DEMO_KEY = "demo-streamlive-key"
@@ -63,15 +61,10 @@ class StreamLiveState:
         body = json.dumps({"event": "order.status_changed", "order_id": order["id"],
                            "external_id": order["external_id"], "status": order["status"],
                            "at": self.rt.clock.now().isoformat() + "Z"}).encode()
-        signature = hmac.new(account.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-        outcome = {"url": account.webhook_url, "order_id": order["id"], "body": body.decode()}
-        try:
-            response = requests.post(account.webhook_url, data=body, timeout=self.hook_timeout,
-                                     headers={"Content-Type": "application/json", "X-Signature": signature})
-            outcome["status"] = response.status_code
-        except requests.RequestException as exc:
-            outcome["error"] = type(exc).__name__
-        account.deliveries.append(outcome)
+        secret = account.webhook_secret.encode()
+        dispatch(account.webhook_url, body, timeout=self.hook_timeout, log=account.deliveries, keep_body=True,
+                 sign=lambda data: {"X-Signature": hmac.new(secret, data, hashlib.sha256).hexdigest()},
+                 info={"order_id": order["id"]})
 
 
 def state() -> StreamLiveState:

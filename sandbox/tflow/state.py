@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import requests
 
-from ..base import SimRuntime, get_runtime
+from ..base import SimRuntime, dispatch, get_runtime
 
 KEY = "tflow"
 DEMO_KEY, DEMO_SECRET = "demo-tflow-key", "demo-tflow-secret"
@@ -177,15 +176,13 @@ class TFlowState:
         body = json.dumps({"event": event, "job_id": job["id"], "order_id": job["order_id"],
                            "state": job["current_state_name"], "timestamp": job["updated_at"]}).encode()
         key = hook["security_key"].encode()
-        joined = body + key if instance.signature_order == "body_key" else key + body
-        outcome = {"event": event, "url": hook["url"], "job_id": job["id"], "body": body.decode()}
-        try:
-            response = requests.post(hook["url"], data=body, timeout=self.hook_timeout, headers={
-                "Content-Type": "application/json", "X-Tflow-Signature": hashlib.sha1(joined).hexdigest()})
-            outcome["status"] = response.status_code
-        except requests.RequestException as exc:
-            outcome["error"] = type(exc).__name__
-        instance.deliveries.append(outcome)
+
+        def sign(data: bytes) -> dict[str, str]:
+            joined = data + key if instance.signature_order == "body_key" else key + data
+            return {"X-Tflow-Signature": hashlib.sha1(joined).hexdigest()}
+
+        dispatch(hook["url"], body, sign=sign, timeout=self.hook_timeout, log=instance.deliveries, keep_body=True,
+                 info={"event": event, "job_id": job["id"]})
 
 
 def state() -> TFlowState:
