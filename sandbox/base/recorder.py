@@ -40,14 +40,15 @@ DEFAULT_SECRET_FIELDS = frozenset({
 })
 
 _SOAP_HEADER = re.compile(r"(<(?:[\w.-]+:)?Header\b[^>]*>)(.*?)(</(?:[\w.-]+:)?Header\s*>)", re.S | re.I)
-_ELEMENT_TEXT = re.compile(r">([^<]*\S[^<]*)<")
+_ELEMENT_TEXT = re.compile(r">([^<]*[^<\s][^<]*)<")
 
 
 def secret_forms(secret: str) -> set[str]:
     """The ways a secret can travel in a body."""
     forms = {secret, quote_plus(secret), quote(secret, safe=""), xml_escape(secret),
-             xml_escape(secret, {'"': "&quot;", "'": "&apos;"}), json.dumps(secret)[1:-1],
-             base64.b64encode(secret.encode()).decode().rstrip("=")}
+             xml_escape(secret, {'"': "&quot;", "'": "&apos;"}), json.dumps(secret)[1:-1]}
+    encoded = base64.b64encode(secret.encode()).decode()
+    forms |= {encoded, encoded.rstrip("=")}
     return {f for f in forms if len(f) >= 4}  # never blank out a short common substring
 
 

@@ -28,4 +28,5 @@ DEFAULT_CONFIG = {"PRESSWISE_ACCOUNTS": {"demo": {"password": "demo-pass", "code
 
 
 SIMULATOR = define_simulator(KEY, "Smartsoft PressWise (SOAP RPC)", create_state=PresswiseState,
-                             register=(api.register,), default_config=DEFAULT_CONFIG)
+                             register=(api.register,), default_config=DEFAULT_CONFIG,
+                             secret_fields=frozenset({"code"}))  # auth/code travels in the body

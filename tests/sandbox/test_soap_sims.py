@@ -284,3 +284,24 @@ def test_veracore_rest_public_api_login_expiry_and_reads(veracore):
                             timeout=10).status_code == 401  # expired
     finally:
         requests.delete(f"{veracore}/_sim/clock", timeout=10)
+
+
+# --------------------------------------------------------------------------- recorder
+
+def recorded(base: str) -> list[dict]:
+    return requests.get(f"{base}/_sim/requests", timeout=10).json()["requests"]
+
+
+def test_soap_credentials_never_reach_the_recorder(midnight, presswise):
+    """DevToken in the SOAP header, PressWise's pass and code in the body — right or wrong."""
+    requests.delete(f"{midnight}/_sim/requests", timeout=10)
+    requests.delete(f"{presswise}/_sim/requests", timeout=10)
+    mn_post(midnight, "OrderList", f"<inputXML>{escape('<OrderList><InputParameter/></OrderList>')}</inputXML>")
+    mn_post(midnight, "OrderList", token="WRONG-TOKEN")
+    pw_post(presswise, "get_order_status", "<request><orderID>1</orderID></request>")
+    pw_post(presswise, "get_order_status", "<request><orderID>1</orderID></request>", password="wrong-pass")
+    dump = str(recorded(midnight)) + str(recorded(presswise))
+    for secret in ("T0K", "WRONG-TOKEN", "secret", "wrong-pass", "abc123"):
+        assert secret not in dump, secret
+    assert dump.count("[redacted]") >= 6
+    assert [e["credential"] for e in recorded(presswise)] == ["pw", None]  # a login name is no secret

@@ -219,3 +219,12 @@ def test_estimate_to_job(tenant):
                         json={"EstimateID": estimate["Details"]["Estimate"]["ID"]}).json()
     assert job["Status"]["Success"] and job["Details"]["JobNo"].startswith("J")
     assert requests.post(api(tenant) + "estrequest", data="x", headers=headers, timeout=10).status_code == 415
+
+
+def test_shared_secrets_never_reach_the_recorder(sender):
+    requests.delete(f"{sender.api_base}/_sim/requests", timeout=10)
+    post(sender, document(sender))
+    post(sender, document(sender, secret="a-wrong-one"))
+    dump = requests.get(f"{sender.api_base}/_sim/requests", timeout=10).text
+    assert sender.shared_secret not in dump and "a-wrong-one" not in dump
+    assert dump.count("<SharedSecret>[redacted]</SharedSecret>") == 2
