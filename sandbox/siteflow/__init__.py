@@ -51,9 +51,8 @@ def _rate_limited():
     peek = state().rt.limiter.peek(acct.token, acct.rate_limit, acct.window_seconds)
     response.headers.update({"x-ratelimit-limit": str(peek.limit), "x-ratelimit-remaining": "0",
                              "x-ratelimit-reset": str(peek.reset_seconds)})
-    with state().lock:
-        acct.requests += 1
-        acct.rate_limited += 1
+    state().tenants.count(acct, "requests")
+    state().tenants.count(acct, "rate_limited")
     return response
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, request
 
-from ..base import body_response, is_control_request, mark_created, set_credential, sim_base_url, sim_path
+from ..base import body_response, is_control_request, mark_created, sim_base_url, sim_path
 from . import orders
 from .state import KEY, Account, new_id, state
 
@@ -68,7 +68,7 @@ def authenticate() -> Account:
             raise ApiError(401, "Request date is not a timestamp.", "Unauthorized") from None
     token, _, signature = credential.partition(":")
     with st.lock:
-        acct = st.accounts.get(token)
+        acct = st.tenants.get(token)
     if acct is None:
         raise ApiError(401, "Invalid access token.", "Unauthorized")
     expected = hmac.new(acct.secret.encode(), message.encode(), _ALGORITHMS[algorithm]).hexdigest()
@@ -84,13 +84,8 @@ def install_hooks(bp: Blueprint) -> None:
             return None
         acct = authenticate()
         g.sf_account = acct
-        set_credential(acct.token)
-        decision = state().rt.limiter.hit(acct.token, acct.rate_limit, acct.window_seconds)
+        decision = state().tenants.admit(acct)
         g.sf_rate = decision
-        with state().lock:
-            acct.requests += 1
-            if not decision.allowed:
-                acct.rate_limited += 1
         if not decision.allowed:
             return ApiError(429, "Rate limit exceeded: 3000 requests per minute.", "TooManyRequests").response()
         return None
@@ -134,7 +129,7 @@ def register(bp: Blueprint) -> None:
         with state().lock:
             source = body["orderData"]["sourceOrderId"]
             if source in acct.by_source:
-                acct.duplicates += 1
+                state().tenants.count(acct, "duplicate_rejections")
                 raise ApiError(400, f"An order with sourceOrderId '{source}' already exists.", "DuplicateOrder")
             order = orders.store(acct, body)
         mark_created()
@@ -156,7 +151,7 @@ def register(bp: Blueprint) -> None:
             body.get("orderData"), dict) else None
         with state().lock:
             if not errors and source in acct.by_source:
-                acct.duplicates += 1
+                state().tenants.count(acct, "duplicate_rejections")
                 errors = {"orderData.sourceOrderId": f"An order with sourceOrderId '{source}' already exists."}
             if not errors:
                 orders.store(acct, body, order_id=ack["_id"])
