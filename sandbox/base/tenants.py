@@ -30,7 +30,7 @@ class Tenant:
     credential: str                      # what requests are matched by (never shown when secret)
     label: str = ""                      # what the recorder shows for this tenant
     secrets: tuple[str, ...] = ()        # values the recorder redacts in bodies
-    rate_limit: int = 600
+    rate_limit: int | None = 600         # None: the provider documents no limit, none is applied
     window_seconds: float = 60.0
     counters: Counter = field(default_factory=Counter)  # requests, rate_limited + the simulator's own
     deliveries: list[dict] = field(default_factory=list)  # webhook outcomes (sandbox.base.webhooks)
@@ -50,10 +50,11 @@ T = TypeVar("T", bound=Tenant)
 class Tenants(Generic[T]):
     """The tenants of one simulator instance, keyed by credential; guarded by the runtime lock."""
 
-    def __init__(self, rt: SimRuntime, factory: Callable[..., T], *, default_limit: int = 600,
+    def __init__(self, rt: SimRuntime, factory: Callable[..., T], *, default_limit: int | None = 600,
                  default_window: float = 60.0, secret_credential: bool = True):
         self.rt, self.lock, self.factory = rt, rt.lock, factory
-        self.default_limit, self.default_window = int(default_limit), float(default_window)
+        self.default_limit = int(default_limit) if default_limit else None
+        self.default_window = float(default_window)
         self.secret_credential = secret_credential  # a token is a secret; a user name is not
         self._by_credential: dict[str, T] = {}
 
@@ -99,7 +100,10 @@ class Tenants(Generic[T]):
     def admit(self, tenant: T) -> RateDecision:
         """An authenticated request: tag the recorder, count it, apply the tenant's rate limit."""
         set_credential(tenant.label, tenant.secrets)
-        decision = self.rt.limiter.hit(tenant.credential, tenant.rate_limit, tenant.window_seconds)
+        if not tenant.rate_limit:
+            decision = RateDecision(True, 0, 0, 0)
+        else:
+            decision = self.rt.limiter.hit(tenant.credential, tenant.rate_limit, tenant.window_seconds)
         with self.lock:
             tenant.counters["requests"] += 1
             if not decision.allowed:
