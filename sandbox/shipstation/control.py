@@ -31,7 +31,7 @@ def _account(payload: dict[str, Any]) -> Account:
     api_key = payload.get("api_key")
     if not api_key:
         raise ControlError(400, "api_key is required")
-    acct = state().accounts.get(str(api_key))
+    acct = state().tenants.get(str(api_key))
     if acct is None:
         raise ControlError(404, f"unknown api_key {api_key!r}")
     return acct
@@ -134,7 +134,7 @@ def _deliver(st: ShipStationState, acct: Account, hook: dict[str, Any],
 def sim_accounts_list():
     st = state()
     with st.lock:
-        return jsonify({"accounts": [a.public() for a in st.accounts.values()]})
+        return jsonify({"accounts": [a.public() for a in st.tenants]})
 
 
 def sim_accounts_add():
@@ -188,11 +188,11 @@ def sim_reset():
     account (``{"all": true}``: of every account). Stores and tags are kept."""
     p = control_payload()
     st = state()
-    targets = list(st.accounts.values()) if p.get("all") else [_account(p)]
+    targets = list(st.tenants) if p.get("all") else [_account(p)]
     with st.lock:
         for acct in targets:
             acct.data = AccountData(stores=acct.data.stores, tags=acct.data.tags)
-            acct.requests = acct.rate_limited = 0
+            acct.counters.clear()
             st.rt.limiter.reset(acct.api_key)
     return jsonify({"reset": [a.api_key for a in targets]})
 
