@@ -1,4 +1,5 @@
-"""HP PrintOS Box simulator, mounted at ``/box`` (the PrintOS service prefix).
+"""HP PrintOS Box simulator at ``/box`` on its own server, as on the PrintOS gateway
+(``https://printos.api.hp.com/box``); the index app mounts it at ``/box`` too.
 
 Contract: providers-part1.md §3, "simulator must" §3.4 item by item:
 

@@ -1,13 +1,15 @@
-"""HP Site Flow simulator, mounted at ``/siteflow`` (the PrintOS gateway's service prefix).
+"""HP Site Flow simulator. Its own server serves the native host's paths at the root
+(``/api/order``, as ``pro-api.oneflowcloud.com``) and the PrintOS gateway's under ``/siteflow``
+(as ``printos.api.hp.com/siteflow``); the index app mounts it under ``/siteflow``.
 
 Contract: providers-part1.md §2, "simulator must" §2.10 item by item:
 
-1. Both hosts: the general API at ``/siteflow/api/...`` and the asynchronous submission host at
-   ``/siteflow/orders/api/order`` (point a client's orders host at ``…/siteflow/orders``).
+1. Both hosts: the general API at ``/api/...`` and the asynchronous submission host at
+   ``/orders/api/order`` (point a client's orders host at ``…/orders``).
 2. Auth: native ``x-oneflow-authorization: token:hex(HMAC(secret, "METHOD path date"))`` with the
    algorithm of ``x-oneflow-algorithm`` (SHA1 when absent; ``SITEFLOW_SHA256_ONLY`` refuses SHA1);
-   the path is the request path (incl. ``/api``), no query. The PrintOS gateway scheme
-   (``x-hp-hmac-*``, path after ``/siteflow``, SHA256 only) is accepted too. Unknown token, bad
+   the path is the request path as sent (incl. ``/api``), no query. The PrintOS gateway scheme
+   (``x-hp-hmac-*``, path below the ``/siteflow`` mount, SHA256 only) is accepted too. Unknown token, bad
    signature or missing headers → 401 ``{"success": false, "error": {..., "code": 401}}``. Optional
    clock-skew check ``SITEFLOW_MAX_CLOCK_SKEW_SECONDS`` (off by default: not documented).
 3. Validation of orders (destination, sourceOrderId, items with sourceItemId / quantity / known SKU,
