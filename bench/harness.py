@@ -290,7 +290,11 @@ class ShipStationAdapter(ProviderAdapter):
 
     @property
     def api(self) -> str:
-        return f"{self.sandbox_url}/shipstation"
+        """The simulator's own server (ShipStation's real paths), as the index lists it."""
+        if getattr(self, "_api", None) is None:
+            from sandbox import simulator_urls
+            self._api = simulator_urls(self.sandbox_url)[self.key]
+        return self._api
 
     def _control(self, method: str, path: str, account: SimAccount | None = None, **payload) -> dict:
         if account is not None:

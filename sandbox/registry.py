@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .common import SimulatorSpec
+from .base import SimulatorSpec
 
 SIMULATORS: list[str] = [
     "sandbox.shipstation",

@@ -29,6 +29,13 @@ def _wait_for(url: str, seconds: float = 30) -> None:
     print(f"warning: {url} did not answer within {seconds:.0f}s", file=sys.stderr)
 
 
+def _simulators() -> list[str]:
+    """Simulator keys in port order (``python -m sandbox``: --port + 1, + 2 …)."""
+    from sandbox.registry import SIMULATORS
+
+    return [dotted.rsplit(".", 1)[1] for dotted in SIMULATORS]
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")  # the demo talks to the local sandbox
@@ -60,7 +67,8 @@ def main() -> int:
     print("\n" + "=" * 64)
     print(f"  Storefront admin:  http://127.0.0.1:{WEB_PORT}/")
     print("  Demo login:        admin@demo.test / demo-pass-2026")
-    print(f"  Provider sandbox:  http://127.0.0.1:{SANDBOX_PORT}/")
+    print(f"  Provider sandbox:  http://127.0.0.1:{SANDBOX_PORT}/ (index); each simulator at its real paths on")
+    print(f"                     ports {SANDBOX_PORT + 1}-{SANDBOX_PORT + len(_simulators())}: {', '.join(_simulators())}")
     print("  Ctrl-C stops everything.")
     print("=" * 64 + "\n", flush=True)
 

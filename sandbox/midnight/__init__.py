@@ -23,9 +23,7 @@ Built-in demo token ``demo-dev-token`` with customers 2001–2005.
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api
 from .state import KEY, MidnightState
 
@@ -33,13 +31,6 @@ DEFAULT_CONFIG = {"MIDNIGHT_ACCOUNTS": {"demo-dev-token": {"customers": [2001, 2
                   "MIDNIGHT_AUTH_FAILURE": "result"}
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="Virtual Systems Midnight (SOAP)", url_prefix="/midnight",
-                          create_blueprint=create_blueprint, create_state=MidnightState,
-                          default_config=DEFAULT_CONFIG)
+SIMULATOR = define_simulator(KEY, "Virtual Systems Midnight (SOAP)", create_state=MidnightState,
+                             register=(api.register,), default_config=DEFAULT_CONFIG,
+                             secret_fields=frozenset({"DevToken"}))

@@ -5,12 +5,11 @@ import base64
 import binascii
 from datetime import datetime
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify
 from lxml import etree
 
-from ..common import ControlError, control_payload, mark_created, parse_iso_datetime, set_credential
-from ..soap import (SoapRequestError, build, child, children, descend, elements, fault, local, parse_envelope,
-                    respond, text)
+from ..base import control_payload, install_tenant_routes, mark_created, parse_iso_datetime, tenant_from, tenant_record
+from ..base.soap import SoapFailed, SoapService, build, child, children, descend, elements, header_token, local, respond, text
 from .state import Account, state
 
 VERSION = "4.9.2 (simulator)"
@@ -20,19 +19,13 @@ PROGRESS = {"10": "Order Entered", "20": "Artwork Received", "30": "Proof Sent",
             "50": "In Production", "60": "Shipped", "70": "Invoiced"}
 
 
-class Failed(Exception):
-    """ReturnCode ≠ 0 with these errors."""
-
-    def __init__(self, *errors: str):
-        super().__init__("; ".join(errors))
-        self.errors = errors
+Failed = SoapFailed  # ReturnCode ≠ 0 with these errors
 
 
 def register(bp: Blueprint) -> None:
-    bp.add_url_rule("/Service1.asmx", "service", service, methods=["POST"])
-    bp.add_url_rule("/_sim/accounts", "sim_accounts", sim_accounts, methods=["POST"])
-    bp.add_url_rule("/_sim/config", "sim_config", sim_config, methods=["POST"])
-    bp.add_url_rule("/_sim/stats", "sim_stats", sim_stats, methods=["GET"])
+    Service(state).install(bp, "/Service1.asmx", auth_failures=("result", "fault"))
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="token", create=_create, describe=_describe,
+                          stats=_stats)
     bp.add_url_rule("/_sim/orders", "sim_orders", sim_orders, methods=["GET"])
     bp.add_url_rule("/_sim/progress", "sim_progress", sim_progress, methods=["POST"])
 
@@ -55,36 +48,27 @@ def _result(op: str, namespace: str, data: dict | None = None, errors=()) -> etr
     return build(f"{op}Response", namespace, {f"{op}Result": etree.tostring(result, encoding="unicode")})
 
 
-def service() -> Response:
-    st = state()
-    try:
-        header, operation, soap_ns = parse_envelope(request.get_data(cache=True))
-    except SoapRequestError as exc:
-        return fault("Client", str(exc))
-    op, namespace = local(operation), etree.QName(operation).namespace
-    if op == "_GetWebServiceVersion":
-        return respond(build("_GetWebServiceVersionResponse", namespace, {"_GetWebServiceVersionResult": VERSION}))
-    handler = OPERATIONS.get(op)
-    if handler is None:
-        return fault("Client", f"Server did not recognize the value of HTTP Header SOAPAction: {op}.")
-    account = st.authenticate(text(descend(header, "ValidationSoapHeader", "DevToken")) if header is not None else "")
-    if account is None:
-        if st.auth_failure == "fault":
-            return fault("Server", BAD_TOKEN)
-        return respond(_result(op, namespace, errors=[BAD_TOKEN]))
-    set_credential(account.label)
-    decision = st.rt.limiter.hit(account.token, account.rate_limit, account.window_seconds)
-    with st.lock:
-        account.requests += 1
-        account.rate_limited += 0 if decision.allowed else 1
-    if not decision.allowed:
-        return Response("Too Many Requests", status=429, headers={"Retry-After": str(decision.reset_seconds)})
-    try:
-        with st.lock:
-            data = handler(account, operation)
-    except Failed as exc:
+class Service(SoapService):
+    """``Service1.asmx``: ``DevToken`` in the SOAP header; refusals are a Result with ReturnCode 1
+    (or a soap:Server fault with ``MIDNIGHT_AUTH_FAILURE = "fault"``)."""
+
+    auth_message = BAD_TOKEN
+    auth_fault_code = "Server"
+
+    def __init__(self, state_getter):
+        super().__init__(state_getter)
+        self.operations = OPERATIONS
+        self.public = {"_GetWebServiceVersion": lambda op, ns: respond(build(
+            "_GetWebServiceVersionResponse", ns, {"_GetWebServiceVersionResult": VERSION}))}
+
+    def authenticate(self, header, operation):
+        return self.state().tenants.find(header_token(header, "ValidationSoapHeader", "DevToken"))
+
+    def answer(self, op, namespace, data):
+        return respond(_result(op, namespace, data))
+
+    def failed(self, op, namespace, exc):
         return respond(_result(op, namespace, errors=exc.errors))
-    return respond(_result(op, namespace, data))
 
 
 def _now() -> datetime:
@@ -217,35 +201,22 @@ OPERATIONS = {"OrderNew": order_new, "OrderList": order_list, "OrderShipmentNew"
 
 def _account() -> tuple[Account, dict]:
     payload = control_payload()
-    account = state().accounts.get(str(payload.get("token") or ""))
-    if account is None:
-        raise ControlError(404, "unknown token")
-    return account, payload
+    return tenant_from(state().tenants, payload, "token"), payload
 
 
-def sim_accounts():
-    payload = control_payload()
-    if not payload.get("token"):
-        raise ControlError(400, "token is required")
-    account = state().add_account(str(payload["token"]), payload.get("customers") or (),
-                                  payload.get("rate_limit"), payload.get("window_seconds"))
-    return jsonify({"label": account.label, "customers": sorted(account.customers)}), 201
+def _create(tenants, payload) -> Account:
+    return state().add_account(str(payload["token"]), payload.get("customers") or (),
+                               payload.get("rate_limit"), payload.get("window_seconds"))
 
 
-def sim_config():
-    payload = control_payload()
-    if payload.get("auth_failure") not in ("result", "fault"):
-        raise ControlError(400, "auth_failure must be result or fault")
-    state().auth_failure = payload["auth_failure"]
-    return jsonify({"auth_failure": state().auth_failure})
+def _describe(account: Account) -> dict:
+    return {"label": account.label, "customers": sorted(account.customers)}
 
 
-def sim_stats():
-    account, _ = _account()
+def _stats(account: Account) -> dict:
     numbers = [o["PresseroId"] + "|" + (o["ProjectName"] or o["OrderNumber"]) for o in account.orders.values()]
-    return jsonify({"orders": len(account.orders), "duplicates": len(numbers) - len(set(numbers)),
-                    "requests": account.requests, "rate_limited": account.rate_limited,
-                    "attachments": len(account.attachments)})
+    return {"orders": len(account.orders), "duplicates": len(numbers) - len(set(numbers)),
+            "attachments": len(account.attachments)}
 
 
 def sim_orders():
@@ -256,10 +227,7 @@ def sim_orders():
 
 def sim_progress():
     """{"token", "order_id", "code"?: "60", "text"?, "status"?: Open|Closed|Cancelled, "ship_date"?}."""
-    account, payload = _account()
-    order = account.orders.get(str(payload.get("order_id")))
-    if order is None:
-        raise ControlError(404, "unknown order_id")
+    _, order, payload = tenant_record(state().tenants, "token")
     with state().lock:
         if payload.get("code"):
             order["OrderProgressCode"] = str(payload["code"])

@@ -8,17 +8,20 @@ from dataclasses import dataclass
 
 import requests
 
+from ..base.handle import ControlHandle
+
 TIMEOUT = 10
 
 PUSH_SETTINGS = {"account": {"default_service_id": "500"}, "site_user": {"external_id": "1001"}}
 
 
 @dataclass
-class SimAccount:
+class SimAccount(ControlHandle):
     api_base: str
     token: str
 
     provider_key = "midnight"
+    credential_field = "token"
 
     @property
     def credentials(self) -> dict:
@@ -27,17 +30,6 @@ class SimAccount:
     @property
     def secrets(self) -> list[str]:
         return [self.token]
-
-    def _control(self, method: str, path: str, **payload) -> dict:
-        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"token": self.token},
-                                    json={"token": self.token, **payload} if method != "GET" else None,
-                                    timeout=TIMEOUT)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        raw = self._control("GET", "stats")
-        return {k: raw[k] for k in ("orders", "duplicates", "rate_limited", "requests")}
 
     def orders(self) -> list[dict]:
         return self._control("GET", "orders")["orders"]

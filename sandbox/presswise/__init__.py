@@ -19,9 +19,7 @@ Built-in demo login ``demo`` / ``demo-pass`` / ``a1b2c3d4`` with customer 4711.
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api
 from .state import KEY, PresswiseState
 
@@ -29,13 +27,6 @@ DEFAULT_CONFIG = {"PRESSWISE_ACCOUNTS": {"demo": {"password": "demo-pass", "code
                   "PRESSWISE_AUTH_FAILURE": "status"}
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="Smartsoft PressWise (SOAP RPC)", url_prefix="/presswise",
-                          create_blueprint=create_blueprint, create_state=PresswiseState,
-                          default_config=DEFAULT_CONFIG)
+SIMULATOR = define_simulator(KEY, "Smartsoft PressWise (SOAP RPC)", create_state=PresswiseState,
+                             register=(api.register,), default_config=DEFAULT_CONFIG,
+                             secret_fields=frozenset({"code"}))  # auth/code travels in the body

@@ -1,26 +1,25 @@
 """PressWise ``/r/wsdl-order2.php`` operations and ``/_sim/`` hooks."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
-from ..common import ControlError, control_payload, mark_created, set_credential
-from ..soap import SoapRequestError, build, child, children, elements, fault, local, parse_envelope, respond, text
+from flask import Blueprint, Response, jsonify
+from ..base import ControlError, control_payload, install_tenant_routes, mark_created, tenant_from, tenant_record
+from ..base.soap import SoapFailed, SoapService, build, child, children, elements, local, respond, text
 from .state import Account, state
 
 AUTH_FAILED = "Authentication failed: invalid user, password or authorization code."
 NAMESPACE = "urn:presswise"
 
 
-class Failed(Exception):
+class Failed(SoapFailed):
     def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(message, code=code)
+        self.message = message
 
 
 def register(bp: Blueprint) -> None:
-    bp.add_url_rule("/r/wsdl-order2.php", "service", service, methods=["POST"])
-    bp.add_url_rule("/_sim/accounts", "sim_accounts", sim_accounts, methods=["POST"])
-    bp.add_url_rule("/_sim/config", "sim_config", sim_config, methods=["POST"])
-    bp.add_url_rule("/_sim/stats", "sim_stats", sim_stats, methods=["GET"])
+    Service(state).install(bp, "/r/wsdl-order2.php", auth_failures=("status", "fault"))
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="user", create=_create, describe=_describe,
+                          stats=_stats)
     bp.add_url_rule("/_sim/orders", "sim_orders", sim_orders, methods=["GET"])
     bp.add_url_rule("/_sim/status", "sim_status", sim_status, methods=["POST"])
 
@@ -31,35 +30,34 @@ def _answer(op: str, code: int, message: str, data: dict | None = None) -> Respo
     return respond(node)
 
 
-def service() -> Response:
-    st = state()
-    try:
-        _, operation, _ = parse_envelope(request.get_data(cache=True))
-    except SoapRequestError as exc:
-        return fault("Client", str(exc))
-    op = local(operation)
-    handler = OPERATIONS.get(op)
-    if handler is None:
-        return fault("Client", f"Procedure '{op}' not present")
-    auth = child(operation, "auth")
-    account = st.authenticate(text(auth, "user"), text(auth, "pass"), text(auth, "code"))
-    if account is None:
-        if st.auth_failure == "fault":
-            return fault("Client", AUTH_FAILED)
+class Service(SoapService):
+    """``/r/wsdl-order2.php``: ``auth/user|pass|code`` in the operation; refusals are
+    ``status.code`` 101 in HTTP 200 (or a soap:Client fault with ``PRESSWISE_AUTH_FAILURE = "fault"``)."""
+
+    auth_message = AUTH_FAILED
+
+    def __init__(self, state_getter):
+        super().__init__(state_getter)
+        self.operations = OPERATIONS
+
+    def unknown_operation(self, op: str) -> str:
+        return f"Procedure '{op}' not present"
+
+    def authenticate(self, header, operation):
+        auth = child(operation, "auth")
+        return self.state().authenticate(text(auth, "user"), text(auth, "pass"), text(auth, "code"))
+
+    def argument(self, operation):
+        return next((c for c in elements(operation) if local(c) != "auth"), None)
+
+    def answer(self, op, namespace, data):
+        return _answer(op, 0, "OK", data)
+
+    def failed(self, op, namespace, exc):
+        return _answer(op, exc.code, str(exc))
+
+    def refused(self, op, namespace):
         return _answer(op, 101, AUTH_FAILED)
-    set_credential(account.user)
-    decision = st.rt.limiter.hit(account.user, account.rate_limit, account.window_seconds)
-    with st.lock:
-        account.requests += 1
-        account.rate_limited += 0 if decision.allowed else 1
-    if not decision.allowed:
-        return Response("Too Many Requests", status=429, headers={"Retry-After": str(decision.reset_seconds)})
-    argument = next((c for c in elements(operation) if local(c) != "auth"), None)
-    try:
-        with st.lock:
-            return _answer(op, 0, "OK", handler(account, argument))
-    except Failed as exc:
-        return _answer(op, exc.code, exc.message)
 
 
 def _fields(node) -> dict:
@@ -92,7 +90,7 @@ def add_purchase_order(account: Account, data) -> dict:
         lines.append({**fields, "status": "AUTO New", "trackingNumber": "", "shipMethod": "", "shipDate": ""})
     existing = next((o for o in account.orders.values() if o["sourceOrderID"] == source), None)
     if existing is not None:
-        account.deduplicated += 1
+        state().tenants.count(account, "deduplicated")
         return {"orderID": existing["orderID"]}
     order_id = str(state().rt.ids.next("order", 30_001))
     account.orders[order_id] = {"orderID": order_id, "sourceOrderID": source, "customerID": customer,
@@ -135,36 +133,24 @@ OPERATIONS = {"add_purchase_order": add_purchase_order, "get_order_status": get_
 
 def _account() -> tuple[Account, dict]:
     payload = control_payload()
-    account = state().accounts.get(str(payload.get("user") or ""))
-    if account is None:
-        raise ControlError(404, "unknown user")
-    return account, payload
+    return tenant_from(state().tenants, payload, "user"), payload
 
 
-def sim_accounts():
-    payload = control_payload()
+def _create(tenants, payload) -> Account:
     if not all(payload.get(k) for k in ("user", "password", "code")):
         raise ControlError(400, "user, password and code are required")
-    account = state().add_account(str(payload["user"]), str(payload["password"]), str(payload["code"]),
-                                  payload.get("customers") or (), payload.get("rate_limit"),
-                                  payload.get("window_seconds"))
-    return jsonify({"user": account.user, "customers": sorted(account.customers)}), 201
+    return state().add_account(str(payload["user"]), str(payload["password"]), str(payload["code"]),
+                               payload.get("customers") or (), payload.get("rate_limit"), payload.get("window_seconds"))
 
 
-def sim_config():
-    payload = control_payload()
-    if payload.get("auth_failure") not in ("status", "fault"):
-        raise ControlError(400, "auth_failure must be status or fault")
-    state().auth_failure = payload["auth_failure"]
-    return jsonify({"auth_failure": state().auth_failure})
+def _describe(account: Account) -> dict:
+    return {"user": account.user, "customers": sorted(account.customers)}
 
 
-def sim_stats():
-    account, _ = _account()
+def _stats(account: Account) -> dict:
     sources = [o["sourceOrderID"] for o in account.orders.values()]
-    return jsonify({"orders": len(account.orders), "duplicates": len(sources) - len(set(sources)),
-                    "deduplicated": account.deduplicated, "requests": account.requests,
-                    "rate_limited": account.rate_limited, "users": len(account.users)})
+    return {"orders": len(account.orders), "duplicates": len(sources) - len(set(sources)),
+            "deduplicated": account.counters["deduplicated"], "users": len(account.users)}
 
 
 def sim_orders():
@@ -175,10 +161,7 @@ def sim_orders():
 def sim_status():
     """{"user", "order_id", "status"?, "items"?: {sourceJobID: {"status", "trackingNumber", "shipMethod",
     "shipDate"}}} — e.g. "Exception: paper out" or a shipped item with tracking."""
-    account, payload = _account()
-    order = account.orders.get(str(payload.get("order_id")))
-    if order is None:
-        raise ControlError(404, "unknown order_id")
+    _, order, payload = tenant_record(state().tenants, "user")
     with state().lock:
         if payload.get("status"):
             order["status"] = str(payload["status"])

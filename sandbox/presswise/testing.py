@@ -8,19 +8,22 @@ from dataclasses import dataclass
 
 import requests
 
+from ..base.handle import ControlHandle
+
 TIMEOUT = 10
 
 PUSH_SETTINGS = {"site": {"mis_id": "1001"}}  # a customer the simulator knows
 
 
 @dataclass
-class SimAccount:
+class SimAccount(ControlHandle):
     api_base: str
     user: str
     password: str
     code: str
 
     provider_key = "presswise"
+    credential_field = "user"
 
     @property
     def credentials(self) -> dict:
@@ -30,16 +33,6 @@ class SimAccount:
     @property
     def secrets(self) -> list[str]:
         return [self.password, self.code]
-
-    def _control(self, method: str, path: str, **payload) -> dict:
-        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"user": self.user},
-                                    json={"user": self.user, **payload} if method != "GET" else None, timeout=TIMEOUT)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        raw = self._control("GET", "stats")
-        return {k: raw[k] for k in ("orders", "duplicates", "rate_limited", "requests")}
 
     def orders(self) -> list[dict]:
         return self._control("GET", "orders")["orders"]

@@ -1,4 +1,5 @@
-"""HP PrintOS Box simulator, mounted at ``/box`` (the PrintOS service prefix).
+"""HP PrintOS Box simulator at ``/box`` on its own server, as on the PrintOS gateway
+(``https://printos.api.hp.com/box``); the index app mounts it at ``/box`` too.
 
 Contract: providers-part1.md §3, "simulator must" §3.4 item by item:
 
@@ -22,9 +23,7 @@ limit, so none is enforced unless ``BOX_RATE_LIMIT = (limit, window_seconds)`` i
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import body_response, define_simulator
 from . import api
 from .state import KEY, BoxState
 
@@ -41,14 +40,7 @@ def _rate_limited():
     return body_response(429, {"error": "TooManyRequests", "message": "Too many requests."}, {"Retry-After": "1"})
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=_rate_limited)
-    api.install_hooks(bp)
-    api.register_control(bp)
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="HP PrintOS Box API", url_prefix="/box", create_blueprint=create_blueprint,
-                          create_state=BoxState, default_config=DEFAULT_CONFIG)
+# Box's real base URL is the PrintOS gateway's /box service: its own server keeps that prefix.
+SIMULATOR = define_simulator(KEY, "HP PrintOS Box API", url_prefix="/box", real_mounts=("/box",), create_state=BoxState,
+                             default_config=DEFAULT_CONFIG, rate_limited_response=_rate_limited,
+                             register=(api.install_hooks, api.register_control, api.register))

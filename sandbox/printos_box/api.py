@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..common import (ControlError, body_response, control_payload, external_base_url, is_control_request,
-                      mark_created, set_credential)
-from .state import FLOWS, KEY, SUBSTRATES, Account, new_id, runtime, state
+from ..base import (ControlError, body_response, control_payload, is_control_request, sim_base_url, sim_path,
+                      install_tenant_routes, mark_created)
+from .state import FLOWS, KEY, SUBSTRATES, Account, new_id, state
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z")
 
@@ -28,10 +28,6 @@ class ApiError(Exception):
 
 def _stamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _prefix() -> str:
-    return runtime().spec.url_prefix.rstrip("/")
 
 
 def authenticate() -> Account:
@@ -53,10 +49,10 @@ def authenticate() -> Account:
         raise refuse("HMAC SHA1 is no longer supported; sign with SHA256.")
     key, _, signature = header.partition(":")
     with st.lock:
-        account = st.accounts.get(key)
+        account = st.tenants.get(key)
     if account is None:
         raise refuse("Unknown key.")
-    path = request.path[len(_prefix()):] if request.path.startswith(_prefix() + "/") else request.path
+    path = sim_path()  # the gateway's /box service prefix is left out of the signature
     expected = hmac.new(account.secret.encode(), f"{request.method.upper()} {path}{date}".encode(),
                         hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature.lower().encode(), expected.encode()):
@@ -67,19 +63,12 @@ def authenticate() -> Account:
 def install_hooks(bp: Blueprint) -> None:
     @bp.before_request
     def _authenticate():
-        if is_control_request(KEY) or request.path.startswith(_prefix() + "/uploads/"):
+        if is_control_request(KEY) or sim_path().startswith("/uploads/"):
             return None
         account = authenticate()
         g.box_account = account
-        set_credential(account.key)
-        decision = None
-        if account.rate_limit:
-            decision = state().rt.limiter.hit(account.key, account.rate_limit, account.window_seconds)
-        with state().lock:
-            account.requests += 1
-            if decision is not None and not decision.allowed:
-                account.rate_limited += 1
-        if decision is not None and not decision.allowed:
+        decision = state().tenants.admit(account)
+        if not decision.allowed:
             return body_response(429, {"error": "TooManyRequests", "message": "Too many requests."},
                                  {"Retry-After": str(decision.reset_seconds)})
         return None
@@ -174,7 +163,7 @@ def register(bp: Blueprint) -> None:
         if not mime:
             raise ApiError(400, "mimeType is required.")
         upload_id = new_id()
-        base = f"{external_base_url()}{_prefix()}/uploads/{upload_id}"
+        base = f"{sim_base_url()}/uploads/{upload_id}"
         return body_response(200, {"uploadUrl": base, "fetchUrl": base, "mimeType": mime})
 
     @bp.get("/api/partner/file/<file_id>")
@@ -213,31 +202,22 @@ def register_control(bp: Blueprint) -> None:
     ``POST _sim/folders/<id>/advance {status?, preflightStatus?}``,
     ``POST _sim/files/<id>/advance {status?, lastAction?}``."""
 
-    def account_of(key) -> Account:
-        account = state().accounts.get(str(key or ""))
-        if account is None:
-            raise ControlError(404, f"unknown key {key!r}")
-        return account
-
-    @bp.post("/_sim/accounts")
-    def sim_account():
-        p = control_payload()
-        if not p.get("key") or not p.get("secret"):
+    def create(tenants, p) -> Account:
+        if not p.get("secret"):
             raise ControlError(400, "key and secret are required")
-        account = state().add_account(str(p["key"]), str(p["secret"]))
-        return jsonify({"key": account.key}), 201
+        return state().add_account(str(p["key"]), str(p["secret"]))
 
-    @bp.get("/_sim/stats")
-    def sim_stats():
-        account = account_of(request.args.get("key"))
+    def stats(account: Account) -> dict:
         names = [f["name"] for f in account.folders.values()]
-        return jsonify({"folders": len(account.folders), "files": len(account.files), "folder_names": names,
-                        "duplicates": len(names) - len(set(names)), "requests": account.requests,
-                        "rate_limited": account.rate_limited,
-                        "file_urls": [f["sourceUrl"] for f in account.files.values()]})
+        return {"folders": len(account.folders), "files": len(account.files), "folder_names": names,
+                "duplicates": len(names) - len(set(names)),
+                "file_urls": [f["sourceUrl"] for f in account.files.values()]}
+
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="key", create=create, stats=stats,
+                          describe=lambda account: {"key": account.key})
 
     def find(kind: str, record_id: str) -> dict:
-        for account in state().accounts.values():
+        for account in state().tenants:
             record = getattr(account, kind).get(record_id)
             if record is not None:
                 return record

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, get_runtime
 
 KEY = "printos_box"
 SUBSTRATES = ["Coated Gloss 150gsm", "Uncoated 120gsm", "Silk 350gsm"]
@@ -18,40 +18,32 @@ def new_id() -> str:
 
 
 @dataclass
-class Account:
-    key: str
-    secret: str
-    rate_limit: int | None = None      # Box documents no rate limit: none unless configured
-    window_seconds: float = 60.0
+class Account(Tenant):
+    secret: str = ""
     folders: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)
-    requests: int = 0
-    rate_limited: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.credential
 
 
 class BoxState:
     def __init__(self, rt: SimRuntime, config: Mapping[str, Any]):
         self.rt = rt
         self.lock = rt.lock
-        self.accounts: dict[str, Account] = {}
+        limit = config.get("BOX_RATE_LIMIT")  # (limit, window_seconds) or None: Box documents no rate limit
+        self.tenants: Tenants[Account] = Tenants(rt, Account, default_limit=int(limit[0]) if limit else None,
+                                                 default_window=float(limit[1]) if limit else 60.0,
+                                                 secret_credential=False)
         self.require_algorithm = bool(config.get("BOX_REQUIRE_ALGORITHM", False))
         self.auth_failure_status = int(config.get("BOX_AUTH_FAILURE_STATUS", 401))
         self.uploads: dict[str, bytes] = {}
-        self.rate_limit = config.get("BOX_RATE_LIMIT")  # (limit, window_seconds) or None
-
         for key, secret in (config.get("BOX_ACCOUNTS") or {}).items():
             self.add_account(key, secret)
 
     def add_account(self, key: str, secret: str) -> Account:
-        with self.lock:
-            account = self.accounts.get(key)
-            if account is None:
-                account = self.accounts[key] = Account(key, secret)
-            account.secret = secret
-            if self.rate_limit:
-                account.rate_limit, account.window_seconds = int(self.rate_limit[0]), float(self.rate_limit[1])
-            self.rt.limiter.reset(key)
-            return account
+        return self.tenants.add(key, secrets=(secret,), secret=secret)
 
 
 def runtime() -> SimRuntime:

@@ -32,13 +32,11 @@ Contract: ``providers-part1.md`` §1 (every point of §1.12). Shape of the simul
   at ``GET /_sim/deliveries``.
 
 Control routes (no auth) are documented in `sandbox.shipstation.control` and
-`sandbox.common`.
+`sandbox.base`.
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api, catalog, control
 from .http import burst_rate_limited, install_hooks
 from .state import DEFAULT_RATE_LIMIT, DEFAULT_WINDOW_SECONDS, KEY, ShipStationState
@@ -53,22 +51,7 @@ DEFAULT_CONFIG = {
 }
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=burst_rate_limited)  # faults before auth
-    install_hooks(bp)
-    api.register(bp)
-    catalog.register(bp)
-    control.register(bp)
-    api.register_fallback(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(
-    key=KEY,
-    title="ShipStation API V1",
-    url_prefix="/shipstation",
-    create_blueprint=create_blueprint,
-    create_state=ShipStationState,
-    default_config=DEFAULT_CONFIG,
-)
+SIMULATOR = define_simulator(KEY, "ShipStation API V1", create_state=ShipStationState,
+                             default_config=DEFAULT_CONFIG, rate_limited_response=burst_rate_limited,
+                             register=(install_hooks, api.register, catalog.register, control.register,
+                                       api.register_fallback))

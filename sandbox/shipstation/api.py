@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from ..common import mark_created
+from ..base import mark_created
 from .http import (ApiError, Query, account, contains, in_range, invalid, not_found,
                    read_json_body, sort_and_page, sort_key)
 from .orders import FILTER_STATUSES, OrderError, upsert_order

@@ -12,18 +12,16 @@ import random
 from collections import Counter
 from typing import Any
 
-import requests
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload, external_base_url
+from ..base import ControlError, control_payload, dispatch, sim_base_url
 from .catalog import build_product
 from .http import ApiError
 from .orders import ORDER_STATUSES
 from .state import (Account, AccountData, ShipmentRecord, ShipStationState, format_date, parse_date,
-                    runtime, state)
+                    state)
 
 MAX_GENERATED_PRODUCTS = 200_000
-MAX_KEPT_DELIVERIES = 200
 _rng = random.Random()
 
 
@@ -33,7 +31,7 @@ def _account(payload: dict[str, Any]) -> Account:
     api_key = payload.get("api_key")
     if not api_key:
         raise ControlError(400, "api_key is required")
-    acct = state().accounts.get(str(api_key))
+    acct = state().tenants.get(str(api_key))
     if acct is None:
         raise ControlError(404, f"unknown api_key {api_key!r}")
     return acct
@@ -114,7 +112,7 @@ def tracking_number(carrier: str) -> str:
 
 
 def _base() -> str:
-    return external_base_url() + runtime().spec.url_prefix
+    return sim_base_url()
 
 
 def _hooks_for(acct: Account, events: tuple[str, ...], store_id: int) -> list[dict[str, Any]]:
@@ -125,19 +123,10 @@ def _hooks_for(acct: Account, events: tuple[str, ...], store_id: int) -> list[di
 
 def _deliver(st: ShipStationState, acct: Account, hook: dict[str, Any],
              resource_url: str) -> dict[str, Any]:
-    """One unsigned POST of the thin V1 payload; never raises."""
-    payload = {"resource_url": resource_url, "resource_type": hook["HookType"]}
-    result: dict[str, Any] = {"webhookId": hook["WebHookID"], "event": hook["HookType"],
-                              "url": hook["Url"], "resource_url": resource_url}
-    try:
-        response = requests.post(hook["Url"], json=payload, timeout=st.webhook_timeout)
-        result["status"] = response.status_code
-    except requests.RequestException as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    with st.lock:
-        acct.data.deliveries.append(result)
-        del acct.data.deliveries[:-MAX_KEPT_DELIVERIES]
-    return result
+    """One unsigned POST of the thin V1 payload (ShipStation signs nothing); never raises."""
+    return dispatch(hook["Url"], {"resource_url": resource_url, "resource_type": hook["HookType"]},
+                    log=acct.data.deliveries, lock=st.lock, timeout=st.webhook_timeout,
+                    info={"webhookId": hook["WebHookID"], "event": hook["HookType"], "resource_url": resource_url})
 
 
 # --------------------------------------------------------------------------- accounts/config
@@ -145,7 +134,7 @@ def _deliver(st: ShipStationState, acct: Account, hook: dict[str, Any],
 def sim_accounts_list():
     st = state()
     with st.lock:
-        return jsonify({"accounts": [a.public() for a in st.accounts.values()]})
+        return jsonify({"accounts": [a.public() for a in st.tenants]})
 
 
 def sim_accounts_add():
@@ -199,11 +188,11 @@ def sim_reset():
     account (``{"all": true}``: of every account). Stores and tags are kept."""
     p = control_payload()
     st = state()
-    targets = list(st.accounts.values()) if p.get("all") else [_account(p)]
+    targets = list(st.tenants) if p.get("all") else [_account(p)]
     with st.lock:
         for acct in targets:
             acct.data = AccountData(stores=acct.data.stores, tags=acct.data.tags)
-            acct.requests = acct.rate_limited = 0
+            acct.counters.clear()
             st.rt.limiter.reset(acct.api_key)
     return jsonify({"reset": [a.api_key for a in targets]})
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from ..common import RateDecision, body_response, is_control_request, set_credential
+from ..base import RateDecision, body_response, is_control_request, set_credential
 from .orders import INVALID
 from .state import KEY, Account, format_ts, parse_date, parse_datetime, state
 
@@ -74,12 +74,11 @@ def burst_rate_limited() -> Response:
         reset = max(1, math.ceil(st.default_window))
         g.ss_rate = RateDecision(False, st.default_limit, 0, reset)
         return _too_many()
-    set_credential(acct.api_key)
+    set_credential(acct.label, acct.secrets)
     peek = st.rt.limiter.peek(acct.api_key, acct.rate_limit, acct.window_seconds)
     g.ss_rate = RateDecision(False, peek.limit, 0, peek.reset_seconds)
-    with st.lock:
-        acct.requests += 1
-        acct.rate_limited += 1
+    st.tenants.count(acct, "requests")
+    st.tenants.count(acct, "rate_limited")
     return _too_many()
 
 
@@ -93,13 +92,8 @@ def install_hooks(bp: Blueprint) -> None:
         if acct is None:
             return body_response(401, None if st.empty_401_body else {"message": UNAUTHORIZED})
         g.ss_account = acct
-        set_credential(acct.api_key)
-        decision = st.rt.limiter.hit(acct.api_key, acct.rate_limit, acct.window_seconds)
+        decision = st.tenants.admit(acct)
         g.ss_rate = decision
-        with st.lock:
-            acct.requests += 1
-            if not decision.allowed:
-                acct.rate_limited += 1
         return None if decision.allowed else _too_many()
 
     @bp.after_request

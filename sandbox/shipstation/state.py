@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from ..common import SimRuntime, get_runtime, parse_iso_datetime
+from ..base import SimRuntime, Tenant, Tenants, get_runtime, parse_iso_datetime
 
 KEY = "shipstation"
 
@@ -84,15 +84,14 @@ class AccountData:
 
 
 @dataclass
-class Account:
-    api_key: str
-    api_secret: str
-    rate_limit: int
-    window_seconds: float
-    seller_id: int
+class Account(Tenant):
+    api_secret: str = ""
+    seller_id: int = 0
     data: AccountData = field(default_factory=AccountData)
-    requests: int = 0
-    rate_limited: int = 0
+
+    @property
+    def api_key(self) -> str:
+        return self.credential
 
     def public(self) -> dict[str, Any]:
         return {"api_key": self.api_key, "rate_limit": self.rate_limit,
@@ -112,10 +111,12 @@ class ShipStationState:
     def __init__(self, rt: SimRuntime, config: Mapping[str, Any]):
         self.rt = rt
         self.lock = rt.lock
-        self.accounts: dict[str, Account] = {}
         self.default_limit = int(config.get("SHIPSTATION_RATE_LIMIT", DEFAULT_RATE_LIMIT))
         self.default_window = float(config.get("SHIPSTATION_RATE_WINDOW_SECONDS",
                                                DEFAULT_WINDOW_SECONDS))
+        # Key pairs: the API key names the account in the recorder (as the bench filters by it).
+        self.tenants: Tenants[Account] = Tenants(rt, Account, default_limit=self.default_limit,
+                                                 default_window=self.default_window, secret_credential=False)
         self.empty_401_body = bool(config.get("SHIPSTATION_EMPTY_401_BODY", False))
         self.page_size_overflow = str(config.get("SHIPSTATION_PAGE_SIZE_OVERFLOW", "reject"))
         self.webhook_timeout = float(config.get("SHIPSTATION_WEBHOOK_TIMEOUT", 5.0))
@@ -134,24 +135,13 @@ class ShipStationState:
                     tags: list[str] | None = None) -> tuple[Account, bool]:
         """Create or update a key pair; an existing account keeps its data."""
         with self.lock:
-            existing = self.accounts.get(api_key)
-            if existing:
-                existing.api_secret = api_secret
-                if rate_limit is not None:
-                    existing.rate_limit = int(rate_limit)
-                if window_seconds is not None:
-                    existing.window_seconds = float(window_seconds)
-                self.rt.limiter.reset(api_key)
-                return existing, False
-            account = Account(
-                api_key=api_key, api_secret=api_secret,
-                rate_limit=int(rate_limit if rate_limit is not None else self.default_limit),
-                window_seconds=float(window_seconds if window_seconds is not None
-                                     else self.default_window),
-                seller_id=self.next_id("seller"))
-            self.accounts[api_key] = account
-            self.seed_account(account, stores, tags)
-            return account, True
+            created = self.tenants.get(api_key) is None
+            extra = {"seller_id": self.next_id("seller")} if created else {}
+            account = self.tenants.add(api_key, secrets=(api_secret,), rate_limit=rate_limit,
+                                       window_seconds=window_seconds, api_secret=api_secret, **extra)
+            if created:
+                self.seed_account(account, stores, tags)
+            return account, created
 
     def seed_account(self, account: Account, stores: list[str] | None = None,
                      tags: list[str] | None = None) -> None:
@@ -190,8 +180,7 @@ class ShipStationState:
         auth = request.authorization
         if auth is None or auth.type != "basic" or not auth.username:
             return None
-        with self.lock:
-            account = self.accounts.get(auth.username)
+        account = self.tenants.get(auth.username)
         if account is None:
             return None
         if not hmac.compare_digest((auth.password or "").encode(), account.api_secret.encode()):

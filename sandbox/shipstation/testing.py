@@ -99,9 +99,9 @@ DEMO_REMOTE_PRODUCTS = [
 ]
 
 
-def demo_seed(sandbox_url: str) -> int:
+def demo_seed(simulator_url: str) -> int:
     """Give the demo account a small catalogue to synchronize (once)."""
-    api = f"{sandbox_url.rstrip('/')}/shipstation/_sim"
+    api = f"{simulator_url.rstrip('/')}/_sim"
     stats = requests.get(f"{api}/stats", params={"api_key": DEMO_KEY}, timeout=TIMEOUT).json()
     if stats.get("products"):
         return 0

@@ -1,13 +1,15 @@
-"""HP Site Flow simulator, mounted at ``/siteflow`` (the PrintOS gateway's service prefix).
+"""HP Site Flow simulator. Its own server serves the native host's paths at the root
+(``/api/order``, as ``pro-api.oneflowcloud.com``) and the PrintOS gateway's under ``/siteflow``
+(as ``printos.api.hp.com/siteflow``); the index app mounts it under ``/siteflow``.
 
 Contract: providers-part1.md §2, "simulator must" §2.10 item by item:
 
-1. Both hosts: the general API at ``/siteflow/api/...`` and the asynchronous submission host at
-   ``/siteflow/orders/api/order`` (point a client's orders host at ``…/siteflow/orders``).
+1. Both hosts: the general API at ``/api/...`` and the asynchronous submission host at
+   ``/orders/api/order`` (point a client's orders host at ``…/orders``).
 2. Auth: native ``x-oneflow-authorization: token:hex(HMAC(secret, "METHOD path date"))`` with the
    algorithm of ``x-oneflow-algorithm`` (SHA1 when absent; ``SITEFLOW_SHA256_ONLY`` refuses SHA1);
-   the path is the request path (incl. ``/api``), no query. The PrintOS gateway scheme
-   (``x-hp-hmac-*``, path after ``/siteflow``, SHA256 only) is accepted too. Unknown token, bad
+   the path is the request path as sent (incl. ``/api``), no query. The PrintOS gateway scheme
+   (``x-hp-hmac-*``, path below the ``/siteflow`` mount, SHA256 only) is accepted too. Unknown token, bad
    signature or missing headers → 401 ``{"success": false, "error": {..., "code": 401}}``. Optional
    clock-skew check ``SITEFLOW_MAX_CLOCK_SKEW_SECONDS`` (off by default: not documented).
 3. Validation of orders (destination, sourceOrderId, items with sourceItemId / quantity / known SKU,
@@ -27,9 +29,7 @@ Built-in demo account: token ``demo-token``, secret ``demo-secret``, destination
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api, control
 from .state import KEY, SiteFlowState, state
 
@@ -53,21 +53,12 @@ def _rate_limited():
     peek = state().rt.limiter.peek(acct.token, acct.rate_limit, acct.window_seconds)
     response.headers.update({"x-ratelimit-limit": str(peek.limit), "x-ratelimit-remaining": "0",
                              "x-ratelimit-reset": str(peek.reset_seconds)})
-    with state().lock:
-        acct.requests += 1
-        acct.rate_limited += 1
+    state().tenants.count(acct, "requests")
+    state().tenants.count(acct, "rate_limited")
     return response
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=_rate_limited)  # faults before auth
-    api.install_hooks(bp)
-    control.register(bp)
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="HP Site Flow API", url_prefix="/siteflow",
-                          create_blueprint=create_blueprint, create_state=SiteFlowState,
-                          default_config=DEFAULT_CONFIG)
+# Its own server: the native host's paths at the root, the PrintOS gateway's under /siteflow.
+SIMULATOR = define_simulator(KEY, "HP Site Flow API", real_mounts=("", "/siteflow"), create_state=SiteFlowState,
+                             default_config=DEFAULT_CONFIG, rate_limited_response=_rate_limited,
+                             register=(api.install_hooks, control.register, api.register))

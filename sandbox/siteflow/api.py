@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, g, request
 
-from ..common import body_response, external_base_url, is_control_request, mark_created, set_credential
+from ..base import body_response, is_control_request, mark_created, sim_base_url, sim_path
 from . import orders
 from .state import KEY, Account, new_id, state
 
@@ -32,14 +32,10 @@ def account() -> Account:
     return g.sf_account
 
 
-def _prefix() -> str:
-    from .state import runtime
-    return runtime().spec.url_prefix.rstrip("/")
-
-
 def authenticate() -> Account:
     """Native ``x-oneflow-*`` (path = the request path, incl. /api, no query) or PrintOS gateway
-    ``x-hp-hmac-*`` (path after the /siteflow service prefix, no separator before the date)."""
+    ``x-hp-hmac-*`` (path below the mount — the gateway's /siteflow service prefix left out — no
+    separator before the date)."""
     st = state()
     native = request.headers.get("x-oneflow-authorization")
     gateway = request.headers.get("x-hp-hmac-authentication")
@@ -57,8 +53,7 @@ def authenticate() -> Account:
             raise ApiError(401, "HMAC must be SHA256.", "Unauthorized")
         if not date or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z", date):
             raise ApiError(401, "x-hp-hmac-date is missing or malformed.", "Unauthorized")
-        path = request.path[len(_prefix()):] if request.path.startswith(_prefix() + "/") else request.path
-        message = f"{request.method.upper()} {path}{date}"
+        message = f"{request.method.upper()} {sim_path()}{date}"
         credential = gateway
     else:
         raise ApiError(401, "Missing authorization headers.", "Unauthorized")
@@ -73,7 +68,7 @@ def authenticate() -> Account:
             raise ApiError(401, "Request date is not a timestamp.", "Unauthorized") from None
     token, _, signature = credential.partition(":")
     with st.lock:
-        acct = st.accounts.get(token)
+        acct = st.tenants.get(token)
     if acct is None:
         raise ApiError(401, "Invalid access token.", "Unauthorized")
     expected = hmac.new(acct.secret.encode(), message.encode(), _ALGORITHMS[algorithm]).hexdigest()
@@ -89,13 +84,8 @@ def install_hooks(bp: Blueprint) -> None:
             return None
         acct = authenticate()
         g.sf_account = acct
-        set_credential(acct.token)
-        decision = state().rt.limiter.hit(acct.token, acct.rate_limit, acct.window_seconds)
+        decision = state().tenants.admit(acct)
         g.sf_rate = decision
-        with state().lock:
-            acct.requests += 1
-            if not decision.allowed:
-                acct.rate_limited += 1
         if not decision.allowed:
             return ApiError(429, "Rate limit exceeded: 3000 requests per minute.", "TooManyRequests").response()
         return None
@@ -139,7 +129,7 @@ def register(bp: Blueprint) -> None:
         with state().lock:
             source = body["orderData"]["sourceOrderId"]
             if source in acct.by_source:
-                acct.duplicates += 1
+                state().tenants.count(acct, "duplicate_rejections")
                 raise ApiError(400, f"An order with sourceOrderId '{source}' already exists.", "DuplicateOrder")
             order = orders.store(acct, body)
         mark_created()
@@ -150,7 +140,7 @@ def register(bp: Blueprint) -> None:
         """The orders host: acknowledges every payload; problems arrive as "Order Submission Error"."""
         raw = request.get_data(cache=True)
         acct = account()
-        ack = {"_id": new_id(), "url": f"{external_base_url()}{_prefix()}/api/order", "timestamp":
+        ack = {"_id": new_id(), "url": f"{sim_base_url()}/api/order", "timestamp":
                datetime.now(timezone.utc).isoformat(), "sourceAccountId": acct.token}
         try:
             body = json.loads(raw or b"null")
@@ -161,7 +151,7 @@ def register(bp: Blueprint) -> None:
             body.get("orderData"), dict) else None
         with state().lock:
             if not errors and source in acct.by_source:
-                acct.duplicates += 1
+                state().tenants.count(acct, "duplicate_rejections")
                 errors = {"orderData.sourceOrderId": f"An order with sourceOrderId '{source}' already exists."}
             if not errors:
                 orders.store(acct, body, order_id=ack["_id"])
@@ -234,7 +224,7 @@ def register(bp: Blueprint) -> None:
         if not mime:
             raise ApiError(400, "mimeType is required.", "BadRequest")
         file_id = new_id()
-        base = f"{external_base_url()}{_prefix()}/_sim/files/{file_id}"
+        base = f"{sim_base_url()}/_sim/files/{file_id}"
         return body_response(200, {"url": base, "path": base, "mimeType": mime})
 
     @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "DELETE"])

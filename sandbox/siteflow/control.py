@@ -11,46 +11,41 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload, install_tenant_routes, tenant_from
 from . import orders
 from .state import Trigger, state
 
 
 def _account(payload: dict):
-    token = payload.get("token") or request.args.get("token")
-    account = state().accounts.get(str(token or ""))
-    if account is None:
-        raise ControlError(404, f"unknown token {token!r}")
-    return account
+    return tenant_from(state().tenants, {**request.args, **payload}, "token")
 
 
 def _find_order(order_id: str):
-    for account in state().accounts.values():
+    for account in state().tenants:
         if order_id in account.orders:
             return account, account.orders[order_id]
     raise ControlError(404, f"unknown order {order_id!r}")
 
 
-def register(bp: Blueprint) -> None:
-    @bp.post("/_sim/accounts")
-    def sim_add_account():
-        p = control_payload()
-        if not p.get("token") or not p.get("secret"):
-            raise ControlError(400, "token and secret are required")
-        account = state().add_account(str(p["token"]), str(p["secret"]), destinations=p.get("destinations"),
-                                      skus=p.get("skus"), rate_limit=p.get("rate_limit"),
-                                      window_seconds=p.get("window_seconds"))
-        return jsonify({"token": account.token, "destinations": account.destinations, "skus": list(account.skus)}), 201
+def _create(tenants, p):
+    if not p.get("secret"):
+        raise ControlError(400, "token and secret are required")
+    return state().add_account(str(p["token"]), str(p["secret"]), destinations=p.get("destinations"),
+                               skus=p.get("skus"), rate_limit=p.get("rate_limit"), window_seconds=p.get("window_seconds"))
 
-    @bp.get("/_sim/stats")
-    def sim_stats():
-        account = _account({})
-        sources = [o["orderData"]["sourceOrderId"] for o in account.orders.values()]
-        return jsonify({"orders": len(account.orders), "duplicates": len(sources) - len(set(sources)),
-                        "duplicate_rejections": account.duplicates,
-                        "submission_errors": len(account.submission_errors), "requests": account.requests,
-                        "rate_limited": account.rate_limited, "triggers": len(account.triggers),
-                        "source_order_ids": sources})
+
+def _stats(account) -> dict:
+    sources = [o["orderData"]["sourceOrderId"] for o in account.orders.values()]
+    return {"orders": len(account.orders), "duplicates": len(sources) - len(set(sources)),
+            "duplicate_rejections": account.counters["duplicate_rejections"],
+            "submission_errors": len(account.submission_errors), "triggers": len(account.triggers),
+            "source_order_ids": sources}
+
+
+def register(bp: Blueprint) -> None:
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="token", create=_create, stats=_stats,
+                          describe=lambda account: {"token": account.token, "destinations": account.destinations,
+                                                    "skus": list(account.skus)})
 
     @bp.post("/_sim/triggers")
     def sim_add_trigger():

@@ -7,8 +7,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-import requests
 
+from ..base import dispatch
 from .state import STATUSES, Account, new_id, state
 
 EVENTS = {"dataready": "Order Received", "printready": "Order Print Ready", "cancelled": "Order Cancelled",
@@ -160,13 +160,8 @@ def fire(account: Account, event: str, order: dict, shipment: dict | None = None
     for trigger in account.triggers:
         if trigger.events and event not in trigger.events:
             continue
-        body = render(trigger.template, context)
-        try:
-            response = requests.request(trigger.method, trigger.url, data=body.encode(), timeout=state().webhook_timeout,
-                                        headers={"Content-Type": "application/json", **trigger.headers})
-            outcome = {"event": event, "url": trigger.url, "status": response.status_code}
-        except requests.RequestException as exc:
-            outcome = {"event": event, "url": trigger.url, "error": type(exc).__name__}
-        account.deliveries.append(outcome)
-        outcomes.append(outcome)
+        # Site Flow's "signature" is the static header the admin pasted with the trigger.
+        outcomes.append(dispatch(trigger.url, render(trigger.template, context), headers=trigger.headers,
+                                 method=trigger.method, timeout=state().webhook_timeout, log=account.deliveries,
+                                 info={"event": event}))
     return {"event": event, "deliveries": outcomes}

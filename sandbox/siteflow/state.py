@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, get_runtime
 
 KEY = "siteflow"
 DEFAULT_RATE_LIMIT = 3000
@@ -30,32 +30,31 @@ class Trigger:
 
 
 @dataclass
-class Account:
-    token: str
-    secret: str
-    destinations: list[str]
-    skus: dict[str, dict]
-    rate_limit: int
-    window_seconds: float
+class Account(Tenant):
+    secret: str = ""
+    destinations: list[str] = field(default_factory=list)
+    skus: dict[str, dict] = field(default_factory=dict)
     name: str = ""
     orders: dict[str, dict] = field(default_factory=dict)
     by_source: dict[str, str] = field(default_factory=dict)
     triggers: list[Trigger] = field(default_factory=list)
-    deliveries: list[dict] = field(default_factory=list)
     submission_errors: list[dict] = field(default_factory=list)
-    requests: int = 0
-    rate_limited: int = 0
-    duplicates: int = 0
+
+    @property
+    def token(self) -> str:
+        return self.credential
 
 
 class SiteFlowState:
     def __init__(self, rt: SimRuntime, config: Mapping[str, Any]):
         self.rt = rt
         self.lock = rt.lock
-        self.accounts: dict[str, Account] = {}
+        # The access token names the account in the recorder; the secret never appears.
+        self.tenants: Tenants[Account] = Tenants(
+            rt, Account, default_limit=int(config.get("SITEFLOW_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
+            default_window=float(config.get("SITEFLOW_RATE_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS)),
+            secret_credential=False)
         self.files: dict[str, bytes] = {}  # pre-signed upload targets (getpreupload)
-        self.default_limit = int(config.get("SITEFLOW_RATE_LIMIT", DEFAULT_RATE_LIMIT))
-        self.default_window = float(config.get("SITEFLOW_RATE_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS))
         self.sha256_only = bool(config.get("SITEFLOW_SHA256_ONLY", False))
         self.max_skew = config.get("SITEFLOW_MAX_CLOCK_SKEW_SECONDS")  # None: no freshness check (undocumented)
         self.webhook_timeout = float(config.get("SITEFLOW_TRIGGER_TIMEOUT", 5.0))
@@ -65,21 +64,13 @@ class SiteFlowState:
     def add_account(self, token: str, secret: str, destinations=None, skus=None, rate_limit=None,
                     window_seconds=None, name: str = "") -> Account:
         with self.lock:
-            account = self.accounts.get(token)
-            if account is None:
-                account = Account(token=token, secret=secret, destinations=list(destinations or ["demo-psp"]),
-                                  skus={}, rate_limit=int(rate_limit or self.default_limit),
-                                  window_seconds=float(window_seconds or self.default_window), name=name or token)
-                self.accounts[token] = account
-            else:
-                account.secret = secret
-                if rate_limit:
-                    account.rate_limit = int(rate_limit)
-                if window_seconds:
-                    account.window_seconds = float(window_seconds)
-                if destinations:
-                    account.destinations = list(destinations)
-                self.rt.limiter.reset(token)
+            fields: dict[str, Any] = {"secret": secret}
+            if destinations or self.tenants.get(token) is None:
+                fields["destinations"] = list(destinations or ["demo-psp"])
+            if self.tenants.get(token) is None:
+                fields["name"] = name or token
+            account = self.tenants.add(token, secrets=(secret,), rate_limit=rate_limit or None,
+                                       window_seconds=window_seconds or None, **fields)
             for sku in skus if skus is not None else DEMO_SKUS:
                 code = sku if isinstance(sku, str) else sku["code"]
                 account.skus[code] = {"_id": new_id(), "code": code, "productCode": f"P-{code}",

@@ -77,9 +77,9 @@ def create_account(api_base: str, *, rate_limit: int = 3000, window_seconds: flo
 DEMO_TOKEN = "demo-token"  # the simulator's built-in demo account (see sandbox/siteflow/__init__.py)
 
 
-def demo_webhook(sandbox_url: str, setup) -> None:
+def demo_webhook(simulator_url: str, setup) -> None:
     """Demo: add the hub's trigger to the demo account, as an admin would paste it in Site Flow (once)."""
-    api = f"{sandbox_url.rstrip('/')}/siteflow/_sim"
-    account = SimAccount(f"{sandbox_url.rstrip('/')}/siteflow", DEMO_TOKEN, "", "demo-psp")
+    api = f"{simulator_url.rstrip('/')}/_sim"
+    account = SimAccount(simulator_url.rstrip("/"), DEMO_TOKEN, "", "demo-psp")
     requests.delete(f"{api}/triggers", params={"token": DEMO_TOKEN}, timeout=TIMEOUT).raise_for_status()
     account.add_webhook(setup)

@@ -23,9 +23,7 @@ webhook_secret?, account_id?}, ``GET /_sim/stats?api_key=``,
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import body_response, define_simulator
 from . import api
 from .state import DEMO_KEY, KEY, StreamLiveState
 
@@ -38,14 +36,6 @@ DEFAULT_CONFIG = {
 }
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=lambda: body_response(429, {"error": "Too Many Requests"}))
-    api.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(
-    key=KEY, title="Caldera StreamLive (proposed contract)", url_prefix="/streamlive",
-    create_blueprint=create_blueprint, create_state=StreamLiveState, default_config=DEFAULT_CONFIG,
-)
+SIMULATOR = define_simulator(
+    KEY, "Caldera StreamLive (proposed contract)", create_state=StreamLiveState, default_config=DEFAULT_CONFIG,
+    rate_limited_response=lambda: body_response(429, {"error": "Too Many Requests"}), register=(api.register,))

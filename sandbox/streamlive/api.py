@@ -7,7 +7,8 @@ from datetime import date
 
 from flask import Blueprint, g, jsonify, request
 
-from ..common import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
+from ..base import (ControlError, body_response, control_payload, install_tenant_routes, is_control_request,
+                    mark_created, tenant_from)
 from .state import FLOW, KEY, SIDE, Account, state
 
 MAX_LIMIT = 100
@@ -94,18 +95,14 @@ def register(bp: Blueprint) -> None:
         if is_control_request(KEY):
             return None
         st = state()
-        account = st.accounts.get(request.headers.get("X-Api-Key", ""))
+        account = st.tenants.find(request.headers.get("X-Api-Key", ""))
         if account is None:
             return body_response(401, {"error": "Invalid or missing API key."})
         given = request.headers.get("X-Account-Id")
         if given is not None and account.account_id and given != account.account_id:
             return body_response(403, {"error": "The API key does not belong to this account."})
-        set_credential(account.api_key)
         g.sl_account = account
-        decision = st.rt.limiter.hit(account.api_key, account.rate_limit, account.window_seconds)
-        with st.lock:
-            account.counters["requests"] += 1
-            account.counters["rate_limited"] += 0 if decision.allowed else 1
+        decision = st.tenants.admit(account)
         if not decision.allowed:
             return body_response(429, {"error": "Too Many Requests"}, {"Retry-After": decision.reset_seconds})
         return None
@@ -127,7 +124,7 @@ def register(bp: Blueprint) -> None:
         with st.lock:
             existing = next((o for o in account.orders.values() if o["external_id"] == body["external_id"]), None)
             if existing is not None:
-                account.counters["conflicts"] += 1
+                state().tenants.count(account, "conflicts")
                 raise ApiError(409, {"error": "An order with this external_id exists.", "id": existing["id"]})
             order_id = f"so_{st.rt.ids.next('order', 1001)}"
             account.orders[order_id] = {
@@ -157,22 +154,20 @@ def register(bp: Blueprint) -> None:
 
     # ---- control ----------------------------------------------------------------
     def _control_account(payload) -> Account:
-        account = state().accounts.get(str(payload.get("api_key") or ""))
-        if account is None:
-            raise ControlError(404, "unknown api_key")
-        return account
+        return tenant_from(state().tenants, payload, "api_key")
 
-    @bp.post("/_sim/accounts")
-    def sim_accounts():
-        p = control_payload()
-        if not p.get("api_key"):
-            raise ControlError(400, "api_key is required")
+    def create(tenants, p) -> Account:
         options = {k: p[k] for k in ("account_id", "webhook_url", "webhook_secret") if k in p}
-        for k, cast in (("rate_limit", int), ("window_seconds", float)):
-            if k in p:
-                options[k] = cast(p[k])
-        account = state().add(str(p["api_key"]), **options)
-        return jsonify({"api_key": account.api_key}), 201
+        return state().add(str(p["api_key"]), rate_limit=p.get("rate_limit"), window_seconds=p.get("window_seconds"),
+                           **options)
+
+    def stats(account: Account) -> dict:
+        keys = Counter(o["external_id"] for o in account.orders.values())
+        return {"conflicts": account.counters["conflicts"], "orders": len(account.orders),
+                "duplicates": sum(n - 1 for n in keys.values()), "products": len(account.products)}
+
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="api_key", create=create,
+                          describe=lambda account: {"api_key": account.api_key}, stats=stats)
 
     @bp.post("/_sim/account")
     def sim_account_update():
@@ -182,13 +177,6 @@ def register(bp: Blueprint) -> None:
             if k in p:
                 setattr(account, k, str(p[k] or ""))
         return jsonify({"api_key": account.api_key, "webhook_url": account.webhook_url})
-
-    @bp.get("/_sim/stats")
-    def sim_stats():
-        account = _control_account(control_payload())
-        keys = Counter(o["external_id"] for o in account.orders.values())
-        return jsonify({**account.counters, "orders": len(account.orders),
-                        "duplicates": sum(n - 1 for n in keys.values()), "products": len(account.products)})
 
     @bp.get("/_sim/orders")
     def sim_orders():
@@ -206,7 +194,7 @@ def register(bp: Blueprint) -> None:
     @bp.post("/_sim/orders/<order_id>/status")
     def sim_status(order_id):
         st, p = state(), control_payload()
-        account = next((a for a in st.accounts.values() if order_id in a.orders), None)
+        account = next((a for a in st.tenants if order_id in a.orders), None)
         if account is None:
             raise ControlError(404, "unknown order")
         target = str(p.get("status") or "")

@@ -6,9 +6,7 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
-import requests
-
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, dispatch, get_runtime
 
 KEY = "streamlive"
 DEMO_KEY = "demo-streamlive-key"
@@ -21,18 +19,17 @@ DEMO_PRODUCTS = [("BANNER-13OZ", "PVC banner 13 oz", "WIDE"), ("MESH-BANNER", "M
 
 
 @dataclass
-class Account:
-    api_key: str
+class Account(Tenant):
     account_id: str = ""
-    rate_limit: int = 120
-    window_seconds: float = 60
     webhook_url: str = ""
     webhook_secret: str = ""
     orders: dict[str, dict] = field(default_factory=dict)
     products: list[dict] = field(default_factory=list)
     categories: list[dict] = field(default_factory=list)
-    deliveries: list[dict] = field(default_factory=list)
-    counters: dict[str, int] = field(default_factory=lambda: {"requests": 0, "rate_limited": 0, "conflicts": 0})
+
+    @property
+    def api_key(self) -> str:
+        return self.credential
 
 
 class StreamLiveState:
@@ -40,21 +37,19 @@ class StreamLiveState:
         if config.get("STREAMLIVE_DIALECT", "proposed-v1") != "proposed-v1":
             raise RuntimeError("STREAMLIVE_DIALECT: only the proposed-v1 contract is simulated")
         self.rt, self.lock = rt, rt.lock
-        self.accounts: dict[str, Account] = {}
         self.hook_timeout = float(config.get("STREAMLIVE_WEBHOOK_TIMEOUT", 5.0))
-        self.default_limit = int(config.get("STREAMLIVE_RATE_LIMIT", 120))
-        self.default_window = float(config.get("STREAMLIVE_RATE_WINDOW_SECONDS", 60))
+        # The recorder has always shown the API key as the tenant (it is redacted from headers and bodies).
+        self.tenants: Tenants[Account] = Tenants(
+            rt, Account, default_limit=int(config.get("STREAMLIVE_RATE_LIMIT", 120)),
+            default_window=float(config.get("STREAMLIVE_RATE_WINDOW_SECONDS", 60)), secret_credential=False)
         for key, options in (config.get("STREAMLIVE_KEYS") or {}).items():
             account = self.add(key, **(options or {}))
             account.categories = [{"code": c, "name": n} for c, n in DEMO_CATEGORIES]
             account.products = [{"code": c, "name": n, "category": cat, "active": True} for c, n, cat in DEMO_PRODUCTS]
 
-    def add(self, api_key: str, **options) -> Account:
-        options.setdefault("rate_limit", self.default_limit)
-        options.setdefault("window_seconds", self.default_window)
-        with self.lock:
-            account = self.accounts[api_key] = Account(api_key, **options)
-            return account
+    def add(self, api_key: str, rate_limit=None, window_seconds=None, **options) -> Account:
+        return self.tenants.add(api_key, secrets=(api_key, options.get("webhook_secret", "")), rate_limit=rate_limit,
+                                window_seconds=window_seconds, **options)
 
     def deliver(self, account: Account, order: dict) -> None:
         """Signed webhook (proposed): called outside the lock."""
@@ -63,15 +58,10 @@ class StreamLiveState:
         body = json.dumps({"event": "order.status_changed", "order_id": order["id"],
                            "external_id": order["external_id"], "status": order["status"],
                            "at": self.rt.clock.now().isoformat() + "Z"}).encode()
-        signature = hmac.new(account.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
-        outcome = {"url": account.webhook_url, "order_id": order["id"], "body": body.decode()}
-        try:
-            response = requests.post(account.webhook_url, data=body, timeout=self.hook_timeout,
-                                     headers={"Content-Type": "application/json", "X-Signature": signature})
-            outcome["status"] = response.status_code
-        except requests.RequestException as exc:
-            outcome["error"] = type(exc).__name__
-        account.deliveries.append(outcome)
+        secret = account.webhook_secret.encode()
+        dispatch(account.webhook_url, body, timeout=self.hook_timeout, log=account.deliveries, keep_body=True,
+                 sign=lambda data: {"X-Signature": hmac.new(secret, data, hashlib.sha256).hexdigest()},
+                 info={"order_id": order["id"]})
 
 
 def state() -> StreamLiveState:

@@ -30,9 +30,7 @@ documented by tFLOW) → 429 ``{"error"}`` with Retry-After. Built-in demo user:
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import body_response, define_simulator
 from . import api, control
 from .state import DEMO_KEY, DEMO_SECRET, KEY, TFlowState
 
@@ -46,16 +44,7 @@ DEFAULT_CONFIG = {
 }
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=lambda: body_response(429, {"error": "Too Many Requests"}))
-    api.install_hooks(bp)
-    api.register(bp)
-    control.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(
-    key=KEY, title="Aleyant tFLOW API (proposed parts marked)", url_prefix="/tflow",
-    create_blueprint=create_blueprint, create_state=TFlowState, default_config=DEFAULT_CONFIG,
-)
+SIMULATOR = define_simulator(
+    KEY, "Aleyant tFLOW API (proposed parts marked)", create_state=TFlowState, default_config=DEFAULT_CONFIG,
+    rate_limited_response=lambda: body_response(429, {"error": "Too Many Requests"}),
+    register=(api.install_hooks, api.register, control.register))

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..common import body_response, is_control_request, mark_created, set_credential
+from ..base import body_response, is_control_request, mark_created, set_credential
 from .state import KEY, TRANSITIONS, WORKFLOWS, Instance, allowed, next_state, state
 
 VERSIONS = ("v1", "v2")
@@ -104,13 +104,8 @@ def install_hooks(bp: Blueprint) -> None:
         if inst is None:
             return body_response(401, {"error": "invalid_token",
                                        "error_description": "The access token is missing, unknown or expired."})
-        set_credential(inst.client_id)
         g.tflow_instance = inst
-        decision = st.rt.limiter.hit(inst.client_id, inst.rate_limit, inst.window_seconds)
-        with st.lock:
-            inst.counters["requests"] += 1
-            if not decision.allowed:
-                inst.counters["rate_limited"] += 1
+        decision = st.tenants.admit(inst)
         if not decision.allowed:
             return body_response(429, {"error": "Too Many Requests"}, {"Retry-After": decision.reset_seconds})
         return None
@@ -132,10 +127,10 @@ def token_view():
     form = request.form
     if form.get("grant_type") != "client_credentials":
         return jsonify({"error": "unsupported_grant_type"}), 400
-    inst = st.instances.get(form.get("client_id", ""))
+    inst = st.tenants.get(form.get("client_id", ""))
     if inst is None or form.get("client_secret") != inst.secret:
         return jsonify({"error": "invalid_client", "error_description": "Client authentication failed"}), 401
-    set_credential(inst.client_id)
+    set_credential(inst.label, inst.secrets)  # the token call is not counted as an API request
     return jsonify({"access_token": st.issue_token(inst), "token_type": "Bearer",
                     "expires_in": int(inst.token_ttl)})
 

@@ -18,15 +18,12 @@ from collections import Counter
 
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload, tenant_from
 from .state import PRODUCTION, TRANSITIONS, Instance, allowed, next_state, state
 
 
 def _instance(payload: dict) -> Instance:
-    inst = state().instances.get(str(payload.get("client_id") or ""))
-    if inst is None:
-        raise ControlError(404, "unknown client_id")
-    return inst
+    return tenant_from(state().tenants, payload, "client_id")
 
 
 def register(bp: Blueprint) -> None:
@@ -68,7 +65,7 @@ def register(bp: Blueprint) -> None:
         with st.lock:
             names = Counter(o["name"] for o in inst.orders.values())
             job_keys = Counter((j["order_id"], j["name"]) for j in inst.jobs.values())
-            return jsonify({**inst.counters, "orders": len(inst.orders), "jobs": len(inst.jobs),
+            return jsonify({**st.tenants.stats(inst), "token_requests": inst.counters["token_requests"], "orders": len(inst.orders), "jobs": len(inst.jobs),
                             "duplicate_orders": sum(n - 1 for n in names.values()),
                             "duplicate_jobs": sum(n - 1 for n in job_keys.values()),
                             "revisions": len(inst.revisions), "webhooks": sorted(inst.webhooks)})
@@ -84,7 +81,7 @@ def register(bp: Blueprint) -> None:
     def sim_advance(job_id):
         st, p = state(), control_payload()
         with st.lock:
-            found = [(i, i.jobs[job_id]) for i in st.instances.values() if job_id in i.jobs]
+            found = [(i, i.jobs[job_id]) for i in st.tenants if job_id in i.jobs]
             if not found:
                 raise ControlError(404, "unknown job")
             inst, job = found[0]

@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import requests
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, dispatch, get_runtime
 
 KEY = "tflow"
 DEMO_KEY, DEMO_SECRET = "demo-tflow-key", "demo-tflow-secret"
@@ -85,12 +84,9 @@ def next_state(job: dict, transition: str) -> str:
 
 
 @dataclass
-class Instance:
-    client_id: str
-    secret: str
-    rate_limit: int
-    window_seconds: float
-    token_ttl: float
+class Instance(Tenant):
+    secret: str = ""
+    token_ttl: float = 3600.0
     signature_order: str = "key_body"
     orders: dict[int, dict] = field(default_factory=dict)
     jobs: dict[int, dict] = field(default_factory=dict)
@@ -98,8 +94,10 @@ class Instance:
     clients: dict[int, dict] = field(default_factory=dict)
     webhooks: dict[str, dict] = field(default_factory=dict)
     revisions: list[dict] = field(default_factory=list)
-    deliveries: list[dict] = field(default_factory=list)
-    counters: dict[str, int] = field(default_factory=lambda: {"requests": 0, "rate_limited": 0, "token_requests": 0})
+
+    @property
+    def client_id(self) -> str:
+        return self.credential
 
 
 DEMO_PRODUCTS = ("Print-ready PDF", "Large format", "Business cards 85x55", "Booklet imposition")
@@ -109,7 +107,9 @@ class TFlowState:
     def __init__(self, rt: SimRuntime, config: dict):
         self.rt = rt
         self.lock = rt.lock
-        self.instances: dict[str, Instance] = {}
+        # One tFLOW instance per OAuth2 client; the client id names it in the recorder.
+        self.tenants: Tenants[Instance] = Tenants(rt, Instance, default_limit=60, default_window=60,
+                                                  secret_credential=False)
         self.tokens: dict[str, tuple[str, Any]] = {}   # token -> (client_id, expires at, sim clock)
         self.default_ttl = float(config.get("TFLOW_TOKEN_TTL", 3600))
         self.workflow_field = str(config.get("TFLOW_WORKFLOW_FIELD", "workflow_id"))
@@ -121,11 +121,9 @@ class TFlowState:
 
     def add_instance(self, client_id: str, secret: str, *, rate_limit: int = 60, window_seconds: float = 60,
                      token_ttl: float | None = None, signature_order: str = "key_body") -> Instance:
-        with self.lock:
-            instance = Instance(client_id, secret, rate_limit, window_seconds,
-                                self.default_ttl if token_ttl is None else token_ttl, signature_order)
-            self.instances[client_id] = instance
-            return instance
+        return self.tenants.add(client_id, secrets=(secret,), rate_limit=rate_limit, window_seconds=window_seconds,
+                                secret=secret, token_ttl=self.default_ttl if token_ttl is None else token_ttl,
+                                signature_order=signature_order)
 
     def seed(self, instance: Instance) -> None:
         with self.lock:
@@ -141,7 +139,7 @@ class TFlowState:
     def issue_token(self, instance: Instance) -> str:
         token = secrets.token_urlsafe(24)
         with self.lock:
-            instance.counters["token_requests"] += 1
+            self.tenants.count(instance, "token_requests")
             self.tokens[token] = (instance.client_id, self.rt.clock.now() + timedelta(seconds=instance.token_ttl))
         return token
 
@@ -154,7 +152,7 @@ class TFlowState:
             if self.rt.clock.now() >= expires:
                 del self.tokens[token]
                 return None
-            return self.instances.get(client_id)
+            return self.tenants.get(client_id)
 
     def expire_tokens(self, client_id: str) -> int:
         with self.lock:
@@ -177,15 +175,13 @@ class TFlowState:
         body = json.dumps({"event": event, "job_id": job["id"], "order_id": job["order_id"],
                            "state": job["current_state_name"], "timestamp": job["updated_at"]}).encode()
         key = hook["security_key"].encode()
-        joined = body + key if instance.signature_order == "body_key" else key + body
-        outcome = {"event": event, "url": hook["url"], "job_id": job["id"], "body": body.decode()}
-        try:
-            response = requests.post(hook["url"], data=body, timeout=self.hook_timeout, headers={
-                "Content-Type": "application/json", "X-Tflow-Signature": hashlib.sha1(joined).hexdigest()})
-            outcome["status"] = response.status_code
-        except requests.RequestException as exc:
-            outcome["error"] = type(exc).__name__
-        instance.deliveries.append(outcome)
+
+        def sign(data: bytes) -> dict[str, str]:
+            joined = data + key if instance.signature_order == "body_key" else key + data
+            return {"X-Tflow-Signature": hashlib.sha1(joined).hexdigest()}
+
+        dispatch(hook["url"], body, sign=sign, timeout=self.hook_timeout, log=instance.deliveries, keep_body=True,
+                 info={"event": event, "job_id": job["id"]})
 
 
 def state() -> TFlowState:

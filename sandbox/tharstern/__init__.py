@@ -26,9 +26,7 @@ Demo tenant: ``demo@tharstern.test`` / ``demo-password`` (any application id).
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import body_response, define_simulator
 from . import routes
 from .state import KEY, TharsternState
 
@@ -39,12 +37,5 @@ def too_many_requests():
     return body_response(429, {"Message": "Too many requests."}, {"Retry-After": "2"})
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=too_many_requests)
-    routes.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="Tharstern REST API", url_prefix="/tharstern",
-                          create_blueprint=create_blueprint, create_state=TharsternState)
+SIMULATOR = define_simulator(KEY, "Tharstern REST API", create_state=TharsternState,
+                             rate_limited_response=too_many_requests, register=(routes.register,))

@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from ..common import ControlError, body_response, control_payload, is_control_request, mark_created, set_credential
-from .state import ZERO_GUID, KEY, Tenant, state
+from ..base import (ControlError, body_response, control_payload, is_control_request, mark_created, set_credential,
+                    tenant_from)
+from .state import COUNTS, KEY, ZERO_GUID, Tenant, state
 
 API = "/TharsternAPI/api"
 GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
@@ -52,12 +53,11 @@ def _authenticate() -> Response | None:
         except (binascii.Error, UnicodeDecodeError):
             decoded = ""
         login = state().tokens.get(decoded.split(":", 1)[0])  # "token" (PHP client) or "token:" (C# client)
-    if login is None or login not in state().tenants:
+    account = state().tenants.get(login) if login is not None else None
+    if account is None:
         return body_response(401, {"Message": DENIED})
-    g.tharstern_tenant = state().tenants[login]
-    set_credential(login)
-    with state().rt.lock:
-        tenant().counts["requests"] += 1
+    g.tharstern_tenant = account
+    state().tenants.admit(account)  # counted; no limit (none documented)
     return None
 
 
@@ -82,9 +82,9 @@ def generate_token():
             return body_response(200, {"Status": {"Success": False, "Message": "Invalid login details."},
                                        "Details": {"Token": None}})
         return ok({"Token": ZERO_GUID})  # what the public clients guard against
-    set_credential(login)
+    set_credential(account.label, account.secrets)
     with st.rt.lock:
-        account.counts["tokens"] += 1
+        account.counters["tokens"] += 1
         return ok({"Token": st.issue_token(login)})
 
 
@@ -160,20 +160,20 @@ def submit_orders():
         for order in body["Orders"]:
             submit_id = str(order["UniqueSubmitOrderID"]).strip("{}").lower()
             if submit_id in t.by_submit_id:
-                t.counts["replays"] += 1
+                t.counters["replays"] += 1
                 existing = t.orders[t.by_submit_id[submit_id]]
                 answers.append({"ID": existing["ID"], "OrderNo": existing["OrderNo"],
                                 "StatusDetails": "Order already submitted."})
                 continue
             record, reason = _check_order(t, len(answers), order)
             if record is None:
-                t.counts["rejected"] += 1
+                t.counters["rejected"] += 1
                 answers.append({"ID": 0, "StatusDetails": reason})
                 continue
             order_id = st.next_id("order")
             record.update(ID=order_id, OrderNo=f"SO{order_id}", UniqueSubmitOrderID=submit_id)
             t.orders[order_id], t.by_submit_id[submit_id] = record, order_id
-            t.counts["orders"] += 1
+            t.counters["orders"] += 1
             answers.append({"ID": order_id, "OrderNo": record["OrderNo"], "StatusDetails": "Order Received"})
     mark_created()
     return ok({"Orders": answers})
@@ -248,10 +248,7 @@ def job_from_estimate():
 # --------------------------------------------------------------------------- control
 
 def _control_tenant(p: dict) -> Tenant:
-    t = state().tenants.get(str(p.get("login") or ""))
-    if t is None:
-        raise ControlError(404, f"unknown login {p.get('login')!r}")
-    return t
+    return tenant_from(state().tenants, p, "login")
 
 
 def register(bp: Blueprint) -> None:
@@ -329,7 +326,8 @@ def register(bp: Blueprint) -> None:
     @bp.get("/_sim/stats")
     def sim_stats():
         t = _control_tenant(dict(request.args))
-        return {**t.counts, "held_orders": len(t.orders), "assets": len(t.assets)}
+        return {**dict.fromkeys(COUNTS, 0), **state().tenants.stats(t), "held_orders": len(t.orders),
+                "assets": len(t.assets)}
 
     @bp.get("/_sim/orders")
     def sim_orders():

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant as BaseTenant, Tenants, get_runtime
 
 KEY = "tharstern"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -26,10 +26,12 @@ DEMO_IMPORT = (("TH-BC-350", "Business Cards 350gsm (Tharstern)", "0.0850", 1200
 DEMO_CUSTOMERS = ("WEBSTORE",) + tuple(f"PR{n:03d}" for n in range(1, 8))
 
 
+COUNTS = ("requests", "tokens", "orders", "replays", "rejected")
+
+
 @dataclass
-class Tenant:
-    login: str
-    password: str
+class Tenant(BaseTenant):
+    password: str = ""
     zero_guid_on_failure: bool = True     # False: a failed login answers Success:false instead
     products: dict[int, dict] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
@@ -38,14 +40,17 @@ class Tenant:
     jobs: dict[int, dict] = field(default_factory=dict)
     estimates: dict[int, dict] = field(default_factory=dict)
     assets: list[dict] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {"requests": 0, "tokens": 0, "orders": 0,
-                                                            "replays": 0, "rejected": 0})
+
+    @property
+    def login(self) -> str:
+        return self.credential
 
 
 class TharsternState:
     def __init__(self, runtime: SimRuntime, config: Mapping[str, Any]):
         self.rt = runtime
-        self.tenants: dict[str, Tenant] = {}
+        # Tharstern documents no rate limit: none is applied. The login names the tenant.
+        self.tenants: Tenants[Tenant] = Tenants(runtime, Tenant, default_limit=None, secret_credential=False)
         self.tokens: dict[str, str] = {}      # token → login
         demo = self.add_tenant(DEMO_LOGIN, DEMO_PASSWORD, customers=DEMO_CUSTOMERS)
         for n, code in enumerate(DEMO_STOCK_CODES):
@@ -57,11 +62,10 @@ class TharsternState:
         return self.rt.ids.next(kind, ID_START[kind])
 
     def add_tenant(self, login: str, password: str, *, customers=(), zero_guid_on_failure: bool = True) -> Tenant:
-        tenant = Tenant(login, password, zero_guid_on_failure)
+        tenant = self.tenants.add(login, secrets=(password,), password=password,
+                                  zero_guid_on_failure=zero_guid_on_failure)
         for code in customers:
             tenant.customers[code] = {"ID": self.next_id("customer"), "Code": code, "Name": f"Customer {code}"}
-        with self.rt.lock:
-            self.tenants[login] = tenant
         return tenant
 
     def add_product(self, tenant: Tenant, code: str, name: str, price, stock) -> dict:

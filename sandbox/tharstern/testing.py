@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import requests
 
+from ..base.handle import ControlHandle
+
 TIMEOUT = 10
 PRODUCTS = ({"Code": "BC-STD-350", "Name": "Business Cards 350gsm", "Price": 0.085, "StockLevel": 12000},
             {"Code": "FLY-A5-150", "Name": "Flyers A5 150gsm", "Price": 0.042, "StockLevel": 50000},
@@ -16,12 +18,13 @@ CUSTOMERS = ("WEBSTORE", "C0001", "C0002")
 
 
 @dataclass
-class SimAccount:
+class SimAccount(ControlHandle):
     api_base: str       # e.g. http://127.0.0.1:5001/tharstern
     login: str
     password: str
 
     provider_key = "tharstern"
+    credential_field = "login"
 
     @property
     def credentials(self) -> dict:
@@ -32,14 +35,8 @@ class SimAccount:
     def secrets(self) -> list[str]:
         return [self.password]
 
-    def _control(self, method: str, path: str, **payload) -> dict:
-        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"login": self.login},
-                                    json={"login": self.login, **payload} if method != "GET" else None,
-                                    timeout=TIMEOUT)
-        response.raise_for_status()
-        return response.json()
-
     def stats(self) -> dict:
+        """No rate limit here; duplicates are counted from the stored order references."""
         raw = self._control("GET", "stats")
         numbers = self.order_numbers()
         return {"orders": raw["orders"], "duplicates": len(numbers) - len(set(numbers)),

@@ -33,9 +33,7 @@ customers, accept_pending), ``GET /_sim/orders?identity=``, ``GET /_sim/stats?id
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, body_response, install_common
+from ..base import body_response, define_simulator
 from . import routes
 from .state import KEY, CxmlState
 
@@ -51,18 +49,6 @@ def too_many_requests():
     return body_response(429, "Too many requests.", {"Retry-After": "2"})
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY, rate_limited_response=too_many_requests)
-    routes.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(
-    key=KEY,
-    title="Tharstern cXML supplier endpoint",
-    url_prefix="/tharstern_cxml",
-    create_blueprint=create_blueprint,
-    create_state=CxmlState,
-    default_config=DEFAULT_CONFIG,
-)
+SIMULATOR = define_simulator(KEY, "Tharstern cXML supplier endpoint", create_state=CxmlState,
+                             default_config=DEFAULT_CONFIG, rate_limited_response=too_many_requests,
+                             register=(routes.register,))

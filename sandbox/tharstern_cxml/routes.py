@@ -10,8 +10,9 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request
 from lxml import etree
 
-from ..common import ControlError, control_payload, mark_created, set_credential
-from .state import Sender, state
+from ..base.xml_bodies import cxml_response
+from ..base import ControlError, control_payload, mark_created, tenant_from
+from .state import COUNTS, Sender, state
 
 # The project's unmodified copy, read by path: the sandbox never imports the hub's code.
 DTD_DIR = Path(__file__).resolve().parents[2] / "webapp" / "providers" / "tharstern_cxml" / "dtd"
@@ -33,19 +34,7 @@ def cxml_dtd() -> etree.DTD:
 
 
 def reply(code: int, text: str, detail: str = "", extra: etree._Element | None = None) -> Response:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    root = etree.Element("cXML", payloadID=f"{now}.{secrets.token_hex(6)}@tharstern.sim", timestamp=now)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", "en-US")
-    response = etree.SubElement(root, "Response")
-    status = etree.SubElement(response, "Status", code=str(code), text=text)
-    status.set("{http://www.w3.org/XML/1998/namespace}lang", "en-US")
-    if detail:
-        status.text = detail
-    if extra is not None:
-        response.append(extra)
-    body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8",
-                          doctype='<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd">')
-    return Response(body, status=200, mimetype="text/xml")
+    return cxml_response(code, text, message=detail, extra=extra, dtd_version="1.2.063")
 
 
 def _parse(raw: bytes) -> etree._Element:
@@ -75,12 +64,12 @@ def _authenticate(root) -> Sender:
     st = state()
     credential = root.find("Header/Sender/Credential")
     identity = (credential.findtext("Identity") or "").strip()
-    sender = st.senders.get(identity)
+    sender = st.tenants.get(identity)
     secret = credential.findtext("SharedSecret")
     if sender is None or credential.get("domain") != sender.domain or secret is None \
             or not secrets.compare_digest(secret.encode(), sender.shared_secret.encode()):
         raise CxmlAnswer(401, "Unauthorized", "Sender credential (domain, identity or SharedSecret) not accepted.")
-    set_credential(identity)
+    st.tenants.admit(sender)  # counted, named in the recorder, its SharedSecret redacted
     to_identities = [(c.findtext("Identity") or "").strip() for c in root.findall("Header/To/Credential")]
     if st.supplier_identity not in to_identities:
         raise CxmlAnswer(401, "Unauthorized", f"To identity {', '.join(to_identities)!r} is not this supplier.")
@@ -133,7 +122,7 @@ def _order(sender: Sender, root, payload_id: str) -> tuple[int, str, str]:
         sender.orders.pop(order_id, None)
     else:
         sender.orders[order_id] = {**record, "version": (existing or {}).get("version", 0) + 1}
-    sender.counts["orders" if kind == "new" else "updates"] += 1
+    sender.counters["orders" if kind == "new" else "updates"] += 1
     if sender.accept_pending:
         return 201, "Accepted", "Order received; confirmation will follow."
     return 200, "OK", ""
@@ -147,13 +136,12 @@ def receive():
         root = _parse(raw)
         sender = _authenticate(root)
         with st.rt.lock:
-            sender.counts["requests"] += 1
             payload_id = root.get("payloadID")
             if not TZ_DATETIME.match(root.get("timestamp", "")):
                 raise CxmlAnswer(400, "Bad Request", "timestamp must be an ISO-8601 date-time with a time zone.")
             seen = sender.payloads.get(payload_id)
             if seen is not None:
-                sender.counts["replays"] += 1
+                sender.counters["replays"] += 1
                 if sender.replay_mode == "accept":
                     return reply(seen["code"], seen["text"], seen["detail"])
                 raise CxmlAnswer(409, "Conflict", f"Duplicate payloadID {payload_id}.")
@@ -175,7 +163,7 @@ def receive():
             try:
                 code, text, detail = _order(sender, root, payload_id)
             except CxmlAnswer as answer:
-                sender.counts["rejected"] += 1
+                sender.counters["rejected"] += 1
                 sender.payloads[payload_id] = {"order_id": None, "code": answer.code, "text": answer.text,
                                                "detail": answer.detail}
                 raise
@@ -188,10 +176,7 @@ def receive():
 
 
 def _sender(identity) -> Sender:
-    sender = state().senders.get(str(identity or ""))
-    if sender is None:
-        raise ControlError(404, f"unknown sender {identity!r}")
-    return sender
+    return tenant_from(state().tenants, {"identity": identity}, "identity")
 
 
 def register(bp: Blueprint) -> None:
@@ -202,10 +187,10 @@ def register(bp: Blueprint) -> None:
         p = control_payload()
         if not p.get("identity") or not p.get("shared_secret"):
             raise ControlError(400, "identity and shared_secret are required")
-        sender = state().add(Sender(str(p["identity"]), str(p["shared_secret"]), str(p.get("domain") or "NetworkId"),
-                                    products=set(p.get("products") or ()), customers=set(p.get("customers") or ()),
-                                    accept_pending=bool(p.get("accept_pending")),
-                                    replay_mode=str(p.get("replay_mode") or state().replay_mode)))
+        sender = state().add(str(p["identity"]), str(p["shared_secret"]), domain=str(p.get("domain") or "NetworkId"),
+                             products=set(p.get("products") or ()), customers=set(p.get("customers") or ()),
+                             accept_pending=bool(p.get("accept_pending")),
+                             replay_mode=str(p.get("replay_mode") or state().replay_mode))
         return jsonify({"identity": sender.identity, "supplier_identity": state().supplier_identity}), 201
 
     @bp.post("/_sim/next_status")
@@ -223,4 +208,4 @@ def register(bp: Blueprint) -> None:
     @bp.get("/_sim/stats")
     def sim_stats():
         sender = _sender(request.args.get("identity"))
-        return jsonify({**sender.counts, "held_orders": len(sender.orders), "replay_mode": sender.replay_mode})
+        return jsonify({**dict.fromkeys(COUNTS, 0), **state().tenants.stats(sender), "held_orders": len(sender.orders), "replay_mode": sender.replay_mode})

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, get_runtime
 
 KEY = "tharstern_cxml"
 
@@ -17,10 +17,12 @@ DEMO_PRODUCTS = ("CC-LH-A4", "CC-COMP-DL", "CC-BC-STD", "CC-ENV-DL", "CC-NCR-2P"
 DEMO_CUSTOMERS = ("CC001", "CC002", "CC003", "CC004", "CC005")
 
 
+COUNTS = ("requests", "orders", "updates", "replays", "rejected")
+
+
 @dataclass
-class Sender:
-    identity: str
-    shared_secret: str
+class Sender(Tenant):
+    shared_secret: str = ""
     domain: str = "NetworkId"
     products: set[str] = field(default_factory=set)
     customers: set[str] = field(default_factory=set)
@@ -29,8 +31,10 @@ class Sender:
     payloads: dict[str, dict] = field(default_factory=dict)    # payloadID → {"order_id", "status", ...}
     orders: dict[str, dict] = field(default_factory=dict)      # orderID → current order
     next_status: list[tuple[int, str]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {"requests": 0, "orders": 0, "updates": 0,
-                                                            "replays": 0, "rejected": 0})
+
+    @property
+    def identity(self) -> str:
+        return self.credential
 
 
 class CxmlState:
@@ -38,14 +42,13 @@ class CxmlState:
         self.rt = runtime
         self.supplier_identity = str(config.get("THARSTERN_CXML_SUPPLIER_IDENTITY") or "Tharstern")
         self.replay_mode = str(config.get("THARSTERN_CXML_REPLAY") or "409")
-        self.senders: dict[str, Sender] = {}
-        self.add(Sender("hub-demo", "demo-shared-secret", products=set(DEMO_PRODUCTS), customers=set(DEMO_CUSTOMERS),
-                        replay_mode=self.replay_mode))
+        # One tenant per sender identity (shown in the recorder); no rate limit is documented.
+        self.tenants: Tenants[Sender] = Tenants(runtime, Sender, default_limit=None, secret_credential=False)
+        self.add("hub-demo", "demo-shared-secret", products=set(DEMO_PRODUCTS), customers=set(DEMO_CUSTOMERS),
+                 replay_mode=self.replay_mode)
 
-    def add(self, sender: Sender) -> Sender:
-        with self.rt.lock:
-            self.senders[sender.identity] = sender
-        return sender
+    def add(self, identity: str, shared_secret: str, **fields: Any) -> Sender:
+        return self.tenants.add(identity, secrets=(shared_secret,), shared_secret=shared_secret, **fields)
 
 
 def state() -> CxmlState:

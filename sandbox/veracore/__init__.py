@@ -24,24 +24,12 @@ Built-in demo user ``demo-user`` / ``demo-pass`` (see ``testing.demo_seed``).
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-from ..common import SimulatorSpec, install_common
+from ..base import define_simulator
 from . import api, control, rest
 from .state import KEY, VeraCoreState
 
 DEFAULT_CONFIG = {"VERACORE_ACCOUNTS": {"demo-user": "demo-pass"}}
 
 
-def create_blueprint() -> Blueprint:
-    bp = Blueprint(KEY, __name__)
-    install_common(bp, KEY)
-    api.register(bp)
-    rest.register(bp)
-    control.register(bp)
-    return bp
-
-
-SIMULATOR = SimulatorSpec(key=KEY, title="VeraCore OMS (SOAP)", url_prefix="/veracore",
-                          create_blueprint=create_blueprint, create_state=VeraCoreState,
-                          default_config=DEFAULT_CONFIG)
+SIMULATOR = define_simulator(KEY, "VeraCore OMS (SOAP)", create_state=VeraCoreState, default_config=DEFAULT_CONFIG,
+                             register=(api.register, rest.register, control.register))

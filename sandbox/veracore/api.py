@@ -7,8 +7,8 @@ from datetime import datetime
 
 from flask import Blueprint, Response, request
 
-from ..common import mark_created, parse_iso_datetime, set_credential
-from ..soap import SOAP12, SoapRequestError, build, child, children, descend, fault, local, parse_envelope, respond, text
+from ..base import mark_created, parse_iso_datetime
+from ..base.soap import SOAP12, SoapRequestError, build, child, children, descend, fault, local, parse_envelope, respond, text
 from .state import FLAGS, Account, Order, state
 
 AUTH_FAILED = "Authentication failed: invalid Username or Password."
@@ -59,7 +59,6 @@ def _soap(handler, auth_in_body: bool = False) -> Response:
         account = state().authenticate(text(auth, "Username"), text(auth, "Password")) if auth is not None else None
         if account is None:
             raise Fault(AUTH_FAILED)
-        set_credential(account.username)
         limited = _rate_limit(account)
         if limited is not None:
             return limited
@@ -74,12 +73,7 @@ def _soap(handler, auth_in_body: bool = False) -> Response:
 
 
 def _rate_limit(account: Account) -> Response | None:
-    st = state()
-    decision = st.rt.limiter.hit(account.username, account.rate_limit, account.window_seconds)
-    with st.lock:
-        account.requests += 1
-        if not decision.allowed:
-            account.rate_limited += 1
+    decision = state().tenants.admit(account)
     if decision.allowed:
         return None
     return Response("Too Many Requests", status=429, mimetype="text/plain",
@@ -128,7 +122,7 @@ def _add_order(account: Account, operation):
     if order_id and not account.caller_ids:
         raise Fault("Order ID must be left empty: order IDs are assigned by VeraCore.")
     if order_id and order_id in account.orders:
-        account.duplicates_refused += 1
+        state().tenants.count(account, "duplicates_refused")
         raise Fault(f"Order ID '{order_id}' already exists.")
     ship_tos = {}
     for node in children(child(order, "ShipTo"), "OrderShipTo"):

@@ -5,26 +5,32 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..common import ControlError, control_payload
+from ..base import ControlError, control_payload, install_tenant_routes, tenant_from
 from .state import FLAGS, Account, state
 
 
 def _account(payload) -> Account:
-    account = state().accounts.get(str(payload.get("username") or ""))
-    if account is None:
-        raise ControlError(404, "unknown username")
-    return account
+    return tenant_from(state().tenants, payload, "username")
+
+
+def _create(tenants, payload) -> Account:
+    payload = dict(payload)
+    if not payload.get("password"):
+        raise ControlError(400, "username and password are required")
+    return state().add_account(str(payload.pop("username")), str(payload.pop("password")), **payload)
+
+
+def _stats(account: Account) -> dict:
+    references = [o.reference for o in account.orders.values()]
+    return {"orders": len(account.orders), "offers": len(account.offers),
+            "duplicate_references": len(references) - len(set(references)),
+            "duplicates_refused": account.counters["duplicates_refused"]}
 
 
 def register(bp: Blueprint) -> None:
-    @bp.post("/_sim/accounts")
-    def sim_account():
-        payload = control_payload()
-        if not payload.get("username") or not payload.get("password"):
-            raise ControlError(400, "username and password are required")
-        account = state().add_account(str(payload.pop("username")), str(payload.pop("password")), **payload)
-        return jsonify({"username": account.username, "namespace": account.namespace,
-                        "caller_ids": account.caller_ids, "offers": len(account.offers)}), 201
+    install_tenant_routes(bp, lambda: state().tenants, credential_field="username", create=_create, stats=_stats,
+                          describe=lambda account: {"username": account.username, "namespace": account.namespace,
+                                                    "caller_ids": account.caller_ids, "offers": len(account.offers)})
 
     @bp.post("/_sim/offers")
     def sim_offers():
@@ -33,15 +39,6 @@ def register(bp: Blueprint) -> None:
         with state().lock:
             added = [state().add_offer(account, offer) for offer in payload.get("offers") or []]
         return jsonify({"added": len(added), "offers": len(account.offers)})
-
-    @bp.get("/_sim/stats")
-    def sim_stats():
-        account = _account(control_payload())
-        references = [o.reference for o in account.orders.values()]
-        return jsonify({"orders": len(account.orders), "offers": len(account.offers),
-                        "duplicate_references": len(references) - len(set(references)),
-                        "duplicates_refused": account.duplicates_refused, "requests": account.requests,
-                        "rate_limited": account.rate_limited})
 
     @bp.get("/_sim/orders")
     def sim_orders():

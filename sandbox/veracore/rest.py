@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, jsonify, request
 
-from ..common import set_credential
+from ..base import set_credential
 from .state import Account, state
 
 PREFIXES = ("/VeraCore/Public.Api/api", "/veracore/public.api/api")
@@ -47,8 +47,8 @@ def _bearer() -> Account | tuple:
     username, expires = st.tokens.get(token, (None, None))
     if username is None or expires <= st.rt.clock.now():
         return jsonify({"Error": "Token is invalid or expired."}), 401
-    account = st.accounts[username]
-    set_credential(account.username)
+    account = st.tenants.get(username)
+    set_credential(account.label, account.secrets)
     return account
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common import SimRuntime, get_runtime
+from ..base import SimRuntime, Tenant, Tenants, get_runtime
 
 KEY = "veracore"
 DEFAULT_NAMESPACE = "http://omscom/"
@@ -29,27 +29,25 @@ class Order:
 
 
 @dataclass
-class Account:
-    username: str
-    password: str
+class Account(Tenant):
+    password: str = ""
     namespace: str = DEFAULT_NAMESPACE
     caller_ids: bool = True      # the tenant accepts Header/ID from the caller
     system_id: str = "VC"        # REST Public API login
     token_seconds: float = 30 * 86400.0
-    rate_limit: int = 600
-    window_seconds: float = 60.0
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
-    requests: int = 0
-    rate_limited: int = 0
-    duplicates_refused: int = 0
+
+    @property
+    def username(self) -> str:
+        return self.credential
 
 
 class VeraCoreState:
     def __init__(self, rt: SimRuntime, config: Mapping[str, Any]):
         self.rt = rt
         self.lock = rt.lock
-        self.accounts: dict[str, Account] = {}
+        self.tenants: Tenants[Account] = Tenants(rt, Account, secret_credential=False)  # the user names it
         self.tokens: dict[str, tuple[str, object]] = {}   # REST bearer token -> (username, expiry)
         for username, spec in (config.get("VERACORE_ACCOUNTS") or {}).items():
             spec = {"password": spec} if isinstance(spec, str) else dict(spec)
@@ -57,11 +55,9 @@ class VeraCoreState:
 
     def add_account(self, username: str, password: str, **options) -> Account:
         with self.lock:
-            account = self.accounts.get(username)
-            if account is None:
-                account = self.accounts[username] = Account(username, password)
-            account.password = password
-            for name in ("namespace", "caller_ids", "rate_limit", "window_seconds", "system_id", "token_seconds"):
+            account = self.tenants.add(username, secrets=(password,), password=password,
+                                       rate_limit=options.get("rate_limit"), window_seconds=options.get("window_seconds"))
+            for name in ("namespace", "caller_ids", "system_id", "token_seconds"):
                 if options.get(name) is not None:
                     setattr(account, name, type(getattr(account, name))(options[name]))
             for offer in options.get("offers") or []:
@@ -77,8 +73,7 @@ class VeraCoreState:
         return record
 
     def authenticate(self, username: str, password: str) -> Account | None:
-        with self.lock:
-            account = self.accounts.get(username)
+        account = self.tenants.get(username)
         if account is None or not hmac.compare_digest(password.encode(), account.password.encode()):
             return None
         return account

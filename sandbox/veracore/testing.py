@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import requests
 
+from ..base.handle import ControlHandle
+
 TIMEOUT = 10
 FIXTURE_OFFERS = [{"ID": "OFFER-1", "Description": "Business cards", "DefaultPrice": "19.50",
                    "Category": {"ID": "CAT-1", "Description": "Stationery"}},
@@ -17,12 +19,14 @@ PUSH_SETTINGS = {"product": {"offer_id": "OFFER-1"}}  # the offer every test pro
 
 
 @dataclass
-class SimAccount:
+class SimAccount(ControlHandle):
     api_base: str           # e.g. http://127.0.0.1:5001/veracore
     username: str
     password: str
 
     provider_key = "veracore"
+    credential_field = "username"
+    duplicates_stat = "duplicate_references"
 
     @property
     def credentials(self) -> dict:
@@ -32,18 +36,6 @@ class SimAccount:
     @property
     def secrets(self) -> list[str]:
         return [self.password]
-
-    def _control(self, method: str, path: str, **payload) -> dict:
-        response = requests.request(method, f"{self.api_base}/_sim/{path}", params={"username": self.username},
-                                    json={"username": self.username, **payload} if method != "GET" else None,
-                                    timeout=TIMEOUT)
-        response.raise_for_status()
-        return response.json()
-
-    def stats(self) -> dict:
-        raw = self._control("GET", "stats")
-        return {"orders": raw["orders"], "duplicates": raw["duplicate_references"],
-                "rate_limited": raw["rate_limited"], "requests": raw["requests"]}
 
     def orders(self) -> list[dict]:
         return self._control("GET", "orders")["orders"]
@@ -82,9 +74,9 @@ DEMO_OFFERS = {
 }
 
 
-def demo_seed(sandbox_url: str) -> int:
+def demo_seed(simulator_url: str) -> int:
     """Give the demo tenant its offers and offer categories (once)."""
-    api = f"{sandbox_url.rstrip('/')}/veracore/_sim"
+    api = f"{simulator_url.rstrip('/')}/_sim"
     stats = requests.get(f"{api}/stats", params={"username": DEMO_USERNAME}, timeout=TIMEOUT).json()
     if stats.get("offers"):
         return 0

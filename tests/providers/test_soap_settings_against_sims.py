@@ -18,12 +18,13 @@ from webapp.providers.veracore import VeraCore
 
 
 @pytest.fixture(scope="module")
-def sandbox_url():
-    from sandbox.testing import run_sandbox
+def sims():
+    """Each simulator at its provider's real path, on its own port."""
+    from sandbox.testing import start_world
 
-    base, stop = run_sandbox()
-    yield base
-    stop()
+    running = start_world()
+    yield running.urls
+    running.stop()
 
 
 def ref(ctx, result) -> PushRef:
@@ -37,8 +38,8 @@ def vc_order(number: str):
 
 
 @pytest.mark.parametrize("source", ["ours", "veracore"])
-def test_veracore_order_id_source(sandbox_url, source):
-    sim = veracore_account(f"{sandbox_url}/veracore", caller_ids=source == "ours",
+def test_veracore_order_id_source(sims, source):
+    sim = veracore_account(f"{sims['veracore']}", caller_ids=source == "ours",
                            namespace="http://omscom/" if source == "ours" else "http://sma-promail/")
     settings = {"order_id_source": source, "namespace": "http://omscom/" if source == "ours" else "http://sma-promail/"}
     ctx = vc_order("W-7")
@@ -54,8 +55,8 @@ def test_veracore_order_id_source(sandbox_url, source):
 
 
 @pytest.mark.parametrize("scope", ["all", "shipped"])
-def test_veracore_status_scope(sandbox_url, scope):
-    sim = veracore_account(f"{sandbox_url}/veracore")
+def test_veracore_status_scope(sims, scope):
+    sim = veracore_account(f"{sims['veracore']}")
     client = VeraCore(sim.credentials, {"status_scope": scope})
     shipped_ctx, held_ctx = vc_order("W-1"), vc_order("W-2")
     shipped, held = client.push_order(shipped_ctx), client.push_order(held_ctx)
@@ -71,8 +72,8 @@ def test_veracore_status_scope(sandbox_url, scope):
 
 
 @pytest.mark.parametrize("field", ["order_no", "project_name"])
-def test_midnight_reference_field(sandbox_url, field):
-    sim = midnight_account(f"{sandbox_url}/midnight")
+def test_midnight_reference_field(sims, field):
+    sim = midnight_account(f"{sims['midnight']}")
     settings = {"reference_field": field, "default_service_id": "500"}
     ctx = contexts.order(customer=CustomerContext(email="a@example.test", settings={"external_id": "1001"}),
                          external_number="W-5-ES1")
@@ -86,8 +87,8 @@ def test_midnight_reference_field(sandbox_url, field):
     assert sim.order_numbers() == ["W-5-ES1"]
 
 
-def test_midnight_unknown_customer_and_bad_token_against_the_simulator(sandbox_url):
-    sim = midnight_account(f"{sandbox_url}/midnight")
+def test_midnight_unknown_customer_and_bad_token_against_the_simulator(sims):
+    sim = midnight_account(f"{sims['midnight']}")
     ctx = contexts.order(customer=CustomerContext(email="a@example.test", settings={"external_id": "4242"}))
     with pytest.raises(pe.ProviderRejected, match="invalid customer id"):
         Midnight(sim.credentials, {"default_service_id": "500"}).push_order(ctx)
@@ -97,8 +98,8 @@ def test_midnight_unknown_customer_and_bad_token_against_the_simulator(sandbox_u
 
 @pytest.mark.parametrize("mode,orders", [("po_per_ship_to", 2), ("single", 1)])
 @pytest.mark.parametrize("status_key", ["orderID", "sourceOrderID"])
-def test_presswise_multi_destination_and_status_key(sandbox_url, mode, orders, status_key):
-    sim = presswise_account(f"{sandbox_url}/presswise")
+def test_presswise_multi_destination_and_status_key(sims, mode, orders, status_key):
+    sim = presswise_account(f"{sims['presswise']}")
     settings = {"multi_destination": mode, "status_key": status_key}
     ctx = contexts.order(site_settings={"mis_id": "1001"}, external_number="W-9-ES1", idempotency_key="k-9",
                          items=[contexts.item(1, external_number="W-9-ES1-1"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.testing import run_sandbox, serve_wsgi
+from sandbox.testing import serve_wsgi, start_world
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +20,23 @@ def _clean_state():
 
 
 @pytest.fixture(scope="module")
-def sandbox_url():
-    base_url, shutdown = run_sandbox()
-    yield base_url
-    shutdown()
+def sandbox():
+    """A fresh world: the index (simulators under prefixes) and each simulator at its real paths."""
+    running = start_world()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(sandbox):
+    """The index app (``GET /`` and the prefixed mounts, kept for humans and old URLs)."""
+    return sandbox.index
+
+
+@pytest.fixture(scope="module")
+def sims(sandbox) -> dict[str, str]:
+    """{key: the simulator's own server at its provider's real path}: what clients talk to."""
+    return sandbox.urls
 
 
 @dataclass
@@ -66,17 +79,17 @@ class SSAccount:
 
 
 @pytest.fixture
-def make_account(sandbox_url):
+def make_account(sims):
     """make_account(rate_limit=..., window_seconds=...) → a fresh, empty account."""
     sessions: list[requests.Session] = []
 
     def _make(**settings: Any) -> SSAccount:
         key, secret = f"key-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
-        response = requests.post(f"{sandbox_url}/shipstation/_sim/accounts",
+        response = requests.post(f"{sims['shipstation']}/_sim/accounts",
                                  json={"api_key": key, "api_secret": secret, **settings},
                                  timeout=10)
         assert response.status_code == 201, response.text
-        account = SSAccount(f"{sandbox_url}/shipstation", key, secret)
+        account = SSAccount(f"{sims['shipstation']}", key, secret)
         sessions.append(account.http)
         return account
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from sandbox import create_sandbox_app
-from sandbox.common import ControlError, FaultInjector, FixedWindowRateLimiter
+from sandbox.base import ControlError, FaultInjector, FixedWindowRateLimiter
 from sandbox.registry import SIMULATORS, load_simulators
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def _free_port() -> int:
 def test_python_m_sandbox_serves_http():
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT,
+                             "--port", str(port), "--simulator-port-base", "0"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15
@@ -129,6 +129,9 @@ def test_python_m_sandbox_serves_http():
         orders = requests.get(f"http://127.0.0.1:{port}/shipstation/orders",
                               auth=("demo-key", "demo-secret"), timeout=5)
         assert orders.status_code == 200 and orders.headers["X-Rate-Limit-Limit"] == "40"
+        real = {s["key"]: s["url"] for s in requests.get(f"http://127.0.0.1:{port}/", timeout=5).json()["simulators"]}
+        orders = requests.get(f"{real['shipstation']}/orders", auth=("demo-key", "demo-secret"), timeout=5)
+        assert orders.status_code == 200 and orders.headers["X-Rate-Limit-Remaining"] == "38"  # one world
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from sandbox.testing import run_sandbox
+from sandbox.testing import start_world
 
 VECTOR_DATE = "2024-05-01T10:00:00.000Z"
 VECTOR_SIGNATURE = "009815c5efaa196e46bbb5dac866fdf742acee8e4ab9eef5d742fc1286780397"
@@ -25,7 +25,7 @@ def signed(key, secret, method, path, date=VECTOR_DATE, algorithm="SHA256"):
 
 class Box:
     def __init__(self, base: str, key: str | None = None, secret: str | None = None):
-        self.base = f"{base}/box"
+        self.base = base  # the simulator's own server at Box's real path: http://host:port/box
         self.key, self.secret = key or f"key-{uuid.uuid4().hex[:8]}", secret or uuid.uuid4().hex
         response = requests.post(f"{self.base}/_sim/accounts", json={"key": self.key, "secret": self.secret}, timeout=10)
         assert response.status_code == 201
@@ -36,12 +36,13 @@ class Box:
 
 
 @pytest.fixture
-def box(sandbox_url):
-    return Box(sandbox_url)
+def box(sims):
+    return Box(sims["printos_box"])
 
 
-def test_reference_vector_creates_a_folder(sandbox_url):
-    box = Box(sandbox_url, key=f"k-{uuid.uuid4().hex[:6]}", secret="test-secret")
+def test_reference_vector_creates_a_folder(sims):
+    """Signed over the path after the real /box service prefix, as the gateway does."""
+    box = Box(sims["printos_box"], key=f"k-{uuid.uuid4().hex[:6]}", secret="test-secret")
     headers = {"x-hp-hmac-authentication": f"{box.key}:{VECTOR_SIGNATURE}", "x-hp-hmac-date": VECTOR_DATE,
                "x-hp-hmac-algorithm": "SHA256"}
     response = requests.post(f"{box.base}/api/partner/folder", json={"name": "W2P-000123"}, headers=headers, timeout=10)
@@ -61,9 +62,10 @@ def test_auth_refusals(box):
 
 
 def test_auth_failure_status_and_algorithm_requirement_are_configurable():
-    base, stop = run_sandbox({"BOX_AUTH_FAILURE_STATUS": 400, "BOX_REQUIRE_ALGORITHM": True})
+    running = start_world({"BOX_AUTH_FAILURE_STATUS": 400, "BOX_REQUIRE_ALGORITHM": True})
+    stop = running.stop
     try:
-        box = Box(base)
+        box = Box(running.urls["printos_box"])
         assert box.call("GET", "/api/partner/flow", algorithm=None).status_code == 400
         assert box.call("GET", "/api/partner/flow").status_code == 200
     finally:
@@ -107,15 +109,16 @@ def test_status_progression_by_test_hooks(box):
     assert box.call("GET", f"/api/partner/folder/{folder['_id']}").json()["preflightStatus"] == "ok"
 
 
-def test_accounts_do_not_see_each_other(box, sandbox_url):
+def test_accounts_do_not_see_each_other(box, sims):
     folder = box.call("POST", "/api/partner/folder", {"name": "mine"}).json()
-    assert Box(sandbox_url).call("GET", f"/api/partner/folder/{folder['_id']}").status_code == 404
+    assert Box(sims["printos_box"]).call("GET", f"/api/partner/folder/{folder['_id']}").status_code == 404
 
 
 def test_no_rate_limit_unless_configured():
-    base, stop = run_sandbox({"BOX_RATE_LIMIT": (2, 60)})
+    running = start_world({"BOX_RATE_LIMIT": (2, 60)})
+    stop = running.stop
     try:
-        box = Box(base)
+        box = Box(running.urls["printos_box"])
         assert [box.call("GET", "/api/partner/flow").status_code for _ in range(3)] == [200, 200, 429]
     finally:
         stop()

@@ -43,28 +43,33 @@ def order_body(number: str = "W2P-000123", key: str | None = "hub:storeA:000123"
 
 
 @pytest.fixture(autouse=True)
-def _reset_simulator_wide_settings(sandbox_url):
+def _reset_simulator_wide_settings(sims):
     """Faults and the clock belong to the whole simulator; never leak them across tests."""
     yield
-    requests.delete(f"{sandbox_url}/shipstation/_sim/faults", timeout=10)
-    requests.delete(f"{sandbox_url}/shipstation/_sim/clock", timeout=10)
-    requests.post(f"{sandbox_url}/shipstation/_sim/config",
+    requests.delete(f"{sims['shipstation']}/_sim/faults", timeout=10)
+    requests.delete(f"{sims['shipstation']}/_sim/clock", timeout=10)
+    requests.post(f"{sims['shipstation']}/_sim/config",
                   json={"empty_401_body": False, "page_size_overflow": "reject"}, timeout=10)
 
 
 # --------------------------------------------------------------------------- app shell
 
-def test_index_lists_simulators_and_healthz(sandbox_url):
+def test_index_lists_simulators_and_healthz(sandbox_url, sims):
     index = requests.get(sandbox_url + "/", timeout=5).json()
-    assert {"key": "shipstation", "title": "ShipStation API V1",
+    assert {"key": "shipstation", "title": "ShipStation API V1", "url": sims["shipstation"],
             "base_url": f"{sandbox_url}/shipstation",
             "control_url": f"{sandbox_url}/shipstation/_sim"} in index["simulators"]
+    listed = {s["key"]: s["url"] for s in index["simulators"]}
+    assert listed == sims and listed["printos_box"].endswith("/box")  # Box's real path has the gateway prefix
+    # The prefixed mount (humans, old URLs) and the real-path server share one world.
+    ok = requests.get(f"{sandbox_url}/shipstation/orders", auth=("demo-key", "demo-secret"), timeout=5)
+    assert ok.status_code == 200
     assert requests.get(sandbox_url + "/healthz", timeout=5).status_code == 200
 
 
 # --------------------------------------------------------------------------- auth
 
-def test_basic_auth_missing_wrong_and_correct(sandbox_url, ss):
+def test_basic_auth_missing_wrong_and_correct(ss):
     url = ss.base + "/orders"
     missing = requests.get(url, timeout=5)
     assert missing.status_code == 401
@@ -86,13 +91,13 @@ def test_basic_auth_missing_wrong_and_correct(sandbox_url, ss):
     assert ss.stats()["requests"] == 1
 
 
-def test_default_demo_account_and_empty_401_body_switch(sandbox_url):
-    ok = requests.get(f"{sandbox_url}/shipstation/orders", auth=("demo-key", "demo-secret"),
+def test_default_demo_account_and_empty_401_body_switch(sims):
+    ok = requests.get(f"{sims['shipstation']}/orders", auth=("demo-key", "demo-secret"),
                       timeout=5)
     assert ok.status_code == 200
-    requests.post(f"{sandbox_url}/shipstation/_sim/config", json={"empty_401_body": True},
+    requests.post(f"{sims['shipstation']}/_sim/config", json={"empty_401_body": True},
                   timeout=5).raise_for_status()
-    denied = requests.get(f"{sandbox_url}/shipstation/orders", timeout=5)
+    denied = requests.get(f"{sims['shipstation']}/orders", timeout=5)
     assert denied.status_code == 401 and denied.content == b""
 
 
@@ -742,7 +747,7 @@ def test_recorder_redacts_credentials_and_truncates_bodies(ss):
     assert ss.secret not in dump.text
     entries = dump.json()["requests"]
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
-        ("POST", "/shipstation/orders/createorder", 200), ("GET", "/shipstation/orders", 200)]
+        ("POST", "/orders/createorder", 200), ("GET", "/orders", 200)]  # ShipStation's real paths
     assert entries[0]["headers"]["Authorization"] == "Basic [redacted]"
     assert entries[0]["body_truncated"] is True and len(entries[0]["body"]) == 2048
     assert entries[1]["query"] == "orderStatus=shipped"

@@ -3,7 +3,6 @@ requests built from the reference's examples and fixed vectors — not by our cl
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -11,10 +10,8 @@ import uuid
 
 import pytest
 import requests
-from flask import Flask
-
-from sandbox.common import init_runtime
-from sandbox.siteflow import DEFAULT_CONFIG, SIMULATOR
+from sandbox.siteflow import DEFAULT_CONFIG
+from sandbox.testing import start_world
 
 VECTOR_DATE = "2024-05-01T10:00:00.000Z"
 VECTOR_SIGNATURE = "179bd8e1e95367b69a7eaa8ec62fab5de2030d9b046db04ad9814306ddde058d"
@@ -51,29 +48,46 @@ def gateway_headers(token, secret, method, path, date=VECTOR_DATE):
     return {"x-hp-hmac-authentication": f"{token}:{signature}", "x-hp-hmac-date": date, "x-hp-hmac-algorithm": "SHA256"}
 
 
-@pytest.fixture
+class RootSim:
+    """The simulator's own server over real HTTP: the native host's paths at the root
+    (``/api/order``) and the PrintOS gateway's under ``/siteflow``, as the real hosts serve them."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def post(self, path, json=None, headers=None):
+        response = requests.post(f"{self.base}{path}", json=json, headers=headers, timeout=10)
+        response.get_json = response.json
+        return response
+
+    def get(self, path, headers=None):
+        response = requests.get(f"{self.base}{path}", headers=headers, timeout=10)
+        response.get_json = response.json
+        return response
+
+
+@pytest.fixture(scope="module")
 def root_sim():
-    """The simulator mounted at "/" like the native host, so the reference vector applies as is."""
-    spec = dataclasses.replace(SIMULATOR, url_prefix="")
-    app = Flask(__name__)
-    app.config.update(DEFAULT_CONFIG, SITEFLOW_ACCOUNTS={
-        "tok": {"secret": "test-secret", "destinations": ["psp-account-name"]}})
-    init_runtime(app, spec)
-    app.register_blueprint(spec.create_blueprint(), url_prefix="")
-    return app.test_client()
+    """A world whose Site Flow knows the reference's account ("tok" / "test-secret")."""
+    running = start_world({"SITEFLOW_ACCOUNTS": {**DEFAULT_CONFIG["SITEFLOW_ACCOUNTS"], "tok": {
+        "secret": "test-secret", "destinations": ["psp-account-name"]}}})
+    yield RootSim(running.urls["siteflow"])
+    running.stop()
 
 
 class Account:
     def __init__(self, base: str, **settings):
-        self.base = f"{base}/siteflow"
+        self.base = base  # the simulator's own server (native host at its root)
         self.token, self.secret = f"tok-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
         response = requests.post(f"{self.base}/_sim/accounts", json={
             "token": self.token, "secret": self.secret, "destinations": ["psp-account-name"], **settings}, timeout=10)
         assert response.status_code == 201, response.text
 
     def call(self, method, path, body=None, host="", scheme="native", **headers):
-        url = f"{self.base}{host}{path}"
-        signed = native_headers(self.token, self.secret, method, f"/siteflow{host}{path.split('?')[0]}") \
+        """Native: the real path is signed as sent. Gateway: sent under /siteflow, signed without it."""
+        mount = "" if scheme == "native" else "/siteflow"
+        url = f"{self.base}{mount}{host}{path}"
+        signed = native_headers(self.token, self.secret, method, f"{host}{path.split('?')[0]}") \
             if scheme == "native" else gateway_headers(self.token, self.secret, method, f"{host}{path.split('?')[0]}")
         return requests.request(method, url, json=body, headers={**signed, **headers}, timeout=10)
 
@@ -85,8 +99,8 @@ class Account:
 
 
 @pytest.fixture
-def sf(sandbox_url):
-    return Account(sandbox_url)
+def sf(sims):
+    return Account(sims["siteflow"])
 
 
 # ---- 2. authentication ---------------------------------------------------------------------
@@ -105,26 +119,26 @@ def test_reference_vector_is_accepted_on_the_native_path(root_sim):
 
 def test_missing_headers_unknown_token_and_query_in_the_signature_are_refused(sf):
     assert requests.get(f"{sf.base}/api/order", timeout=10).status_code == 401
-    other = native_headers("nobody", sf.secret, "GET", "/siteflow/api/order")
+    other = native_headers("nobody", sf.secret, "GET", "/api/order")
     assert requests.get(f"{sf.base}/api/order", headers=other, timeout=10).status_code == 401
-    with_query = native_headers(sf.token, sf.secret, "GET", "/siteflow/api/order?page=1")
+    with_query = native_headers(sf.token, sf.secret, "GET", "/api/order?page=1")
     assert requests.get(f"{sf.base}/api/order?page=1", headers=with_query, timeout=10).status_code == 401
     assert sf.call("GET", "/api/order?page=1&pagesize=1").status_code == 200
 
 
 def test_sha1_is_the_default_when_the_algorithm_header_is_absent(sf):
-    sha1 = native_headers(sf.token, sf.secret, "GET", "/siteflow/api/sku", algorithm="SHA1")
+    sha1 = native_headers(sf.token, sf.secret, "GET", "/api/sku", algorithm="SHA1")
     del sha1["x-oneflow-algorithm"]
     assert requests.get(f"{sf.base}/api/sku", headers=sha1, timeout=10).status_code == 200
-    sha256_unnamed = native_headers(sf.token, sf.secret, "GET", "/siteflow/api/sku", algorithm="SHA256")
+    sha256_unnamed = native_headers(sf.token, sf.secret, "GET", "/api/sku", algorithm="SHA256")
     del sha256_unnamed["x-oneflow-algorithm"]
     assert requests.get(f"{sf.base}/api/sku", headers=sha256_unnamed, timeout=10).status_code == 401
 
 
 def test_printos_gateway_scheme_signs_the_path_after_the_service_prefix(sf):
     assert sf.call("GET", "/api/sku", scheme="gateway").status_code == 200
-    wrong = gateway_headers(sf.token, sf.secret, "GET", "/siteflow/api/sku")
-    assert requests.get(f"{sf.base}/api/sku", headers=wrong, timeout=10).status_code == 401
+    wrong = gateway_headers(sf.token, sf.secret, "GET", "/siteflow/api/sku")  # prefix signed: refused
+    assert requests.get(f"{sf.base}/siteflow/api/sku", headers=wrong, timeout=10).status_code == 401
 
 
 # ---- 3/4. validation and duplicates ----------------------------------------------------------
@@ -222,8 +236,8 @@ def test_transitions_fire_the_documented_events_with_the_template_rendered(sf, r
 
 # ---- 7. rate limit ------------------------------------------------------------------------------
 
-def test_rate_limit_answers_429_with_limit_headers(sandbox_url):
-    sf = Account(sandbox_url, rate_limit=2, window_seconds=60)
+def test_rate_limit_answers_429_with_limit_headers(sims):
+    sf = Account(sims["siteflow"], rate_limit=2, window_seconds=60)
     first = sf.call("GET", "/api/sku")
     assert first.headers["x-ratelimit-limit"] == "2" and first.headers["x-ratelimit-remaining"] == "1"
     sf.call("GET", "/api/sku")
@@ -234,5 +248,5 @@ def test_rate_limit_answers_429_with_limit_headers(sandbox_url):
 
 def test_request_bodies_that_are_not_json_are_400(sf):
     response = requests.post(f"{sf.base}/api/order", data=b"{nope", timeout=10,
-                             headers=native_headers(sf.token, sf.secret, "POST", "/siteflow/api/order"))
+                             headers=native_headers(sf.token, sf.secret, "POST", "/api/order"))
     assert response.status_code == 400 and json.loads(response.text)["success"] is False

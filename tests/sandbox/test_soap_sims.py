@@ -45,8 +45,8 @@ VC_ORDER = """<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelop
 
 
 @pytest.fixture(scope="module")
-def veracore(sandbox_url):
-    base = f"{sandbox_url}/veracore"
+def veracore(sims):
+    base = f"{sims['veracore']}"
     requests.post(f"{base}/_sim/accounts", json={"username": "u", "password": "p", "offers": [
         {"ID": "BC-100", "Description": "Business Cards", "Category": {"ID": "C1", "Description": "Cards"}},
         {"ID": "FL-200", "Description": "Flyers"}]}, timeout=10).raise_for_status()
@@ -137,8 +137,8 @@ PW_DATA = ("<data><sourceOrderID>{source}</sourceOrderID><customerID>42</custome
 
 
 @pytest.fixture(scope="module")
-def presswise(sandbox_url):
-    base = f"{sandbox_url}/presswise"
+def presswise(sims):
+    base = f"{sims['presswise']}"
     requests.post(f"{base}/_sim/accounts", json={"user": "pw", "password": "secret", "code": "abc123",
                                                  "customers": [42]}, timeout=10).raise_for_status()
     return base
@@ -160,7 +160,7 @@ def test_presswise_add_purchase_order_in_latin1_and_deduplicated(presswise):
     assert [o["header"]["btFirst"] for o in stored if o["orderID"] == order_id] == ["José"]
 
 
-def test_presswise_refusals_keep_http_200_with_a_status_code(presswise, sandbox_url):
+def test_presswise_refusals_keep_http_200_with_a_status_code(presswise):
     two = pw_post(presswise, "add_purchase_order", PW_DATA.format(source="S-2", ship="<shipTo/><shipTo/>"))
     assert two.status_code == 200 and find(xml(two), "code") != "0" and "Only one shipTo" in find(xml(two), "text")
     no_item = pw_post(presswise, "add_purchase_order", "<data><sourceOrderID>S-3</sourceOrderID><customerID>42</customerID></data>")
@@ -201,8 +201,8 @@ MN = """<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><s
 
 
 @pytest.fixture(scope="module")
-def midnight(sandbox_url):
-    base = f"{sandbox_url}/midnight"
+def midnight(sims):
+    base = f"{sims['midnight']}"
     requests.post(f"{base}/_sim/accounts", json={"token": "T0K", "customers": [1001]}, timeout=10).raise_for_status()
     return base
 
@@ -284,3 +284,24 @@ def test_veracore_rest_public_api_login_expiry_and_reads(veracore):
                             timeout=10).status_code == 401  # expired
     finally:
         requests.delete(f"{veracore}/_sim/clock", timeout=10)
+
+
+# --------------------------------------------------------------------------- recorder
+
+def recorded(base: str) -> list[dict]:
+    return requests.get(f"{base}/_sim/requests", timeout=10).json()["requests"]
+
+
+def test_soap_credentials_never_reach_the_recorder(midnight, presswise):
+    """DevToken in the SOAP header, PressWise's pass and code in the body — right or wrong."""
+    requests.delete(f"{midnight}/_sim/requests", timeout=10)
+    requests.delete(f"{presswise}/_sim/requests", timeout=10)
+    mn_post(midnight, "OrderList", f"<inputXML>{escape('<OrderList><InputParameter/></OrderList>')}</inputXML>")
+    mn_post(midnight, "OrderList", token="WRONG-TOKEN")
+    pw_post(presswise, "get_order_status", "<request><orderID>1</orderID></request>")
+    pw_post(presswise, "get_order_status", "<request><orderID>1</orderID></request>", password="wrong-pass")
+    dump = str(recorded(midnight)) + str(recorded(presswise))
+    for secret in ("T0K", "WRONG-TOKEN", "secret", "wrong-pass", "abc123"):
+        assert secret not in dump, secret
+    assert dump.count("[redacted]") >= 6
+    assert [e["credential"] for e in recorded(presswise)] == ["pw", None]  # a login name is no secret

@@ -21,8 +21,8 @@ EXAMPLE = {"external_id": "WEB-1001", "customer": {"code": "C001", "name": "Ann"
 
 
 @pytest.fixture
-def sl(sandbox_url):
-    sim = create_account(f"{sandbox_url}/streamlive")
+def sl(sims):
+    sim = create_account(f"{sims['streamlive']}")
     http = requests.Session()
     http.headers["X-Api-Key"] = sim.api_key
     return sim, http

@@ -15,8 +15,8 @@ from sandbox.tflow.testing import create_account
 
 
 @pytest.fixture
-def tf(sandbox_url):
-    sim = create_account(f"{sandbox_url}/tflow")
+def tf(sims):
+    sim = create_account(f"{sims['tflow']}")
     http = requests.Session()
 
     def token():
@@ -55,7 +55,7 @@ def test_token_endpoint_rules(tf):
     assert sim.control("GET", "stats")["token_requests"] == 2
 
 
-def test_unknown_and_expired_tokens_are_401(tf, sandbox_url):
+def test_unknown_and_expired_tokens_are_401(tf):
     sim, http, _ = tf
     assert requests.get(f"{sim.api_base}/api/v2/product/list").status_code == 401
     assert http.get(f"{sim.api_base}/api/v2/product/list").status_code == 200
@@ -64,8 +64,8 @@ def test_unknown_and_expired_tokens_are_401(tf, sandbox_url):
     assert r.status_code == 401 and r.json()["error"] == "invalid_token"
 
 
-def test_token_lifetime_follows_the_clock(sandbox_url):
-    sim = create_account(f"{sandbox_url}/tflow", token_ttl=60)
+def test_token_lifetime_follows_the_clock(sims):
+    sim = create_account(f"{sims['tflow']}", token_ttl=60)
     r = requests.post(f"{sim.api_base}/oauth/access_token", data={
         "grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret})
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -183,8 +183,8 @@ def test_webhooks_are_signed_with_sha1_of_key_and_body(tf, order_setting):
     assert signature == hashlib.sha1(joined).hexdigest()
 
 
-def test_rate_limit_answers_429(sandbox_url):
-    sim = create_account(f"{sandbox_url}/tflow", rate_limit=2, window_seconds=60)
+def test_rate_limit_answers_429(sims):
+    sim = create_account(f"{sims['tflow']}", rate_limit=2, window_seconds=60)
     token = requests.post(f"{sim.api_base}/oauth/access_token", data={
         "grant_type": "client_credentials", "client_id": sim.client_id, "client_secret": sim.client_secret}).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}

@@ -57,8 +57,8 @@ CLASSIFICATION = '<Classification domain="UNSPSC">82121500</Classification>'
 
 
 @pytest.fixture(scope="module")
-def sender(sandbox_url):
-    return cxml_testing.create_account(f"{sandbox_url}/tharstern_cxml")
+def sender(sims):
+    return cxml_testing.create_account(f"{sims['tharstern_cxml']}")
 
 
 def document(sender, **kw) -> bytes:
@@ -136,16 +136,16 @@ def test_non_cxml_is_a_cxml_400(sender, body, content_type, words):
     assert code == 400 and words in detail
 
 
-def test_accept_pending_sender_answers_201(sandbox_url):
-    pending = cxml_testing.create_account(f"{sandbox_url}/tharstern_cxml", accept_pending=True)
+def test_accept_pending_sender_answers_201(sims):
+    pending = cxml_testing.create_account(f"{sims['tharstern_cxml']}", accept_pending=True)
     assert post(pending, document(pending))[:2] == (201, "Accepted")
 
 
 # ---------------------------------------------------------------------------- REST
 
 @pytest.fixture(scope="module")
-def tenant(sandbox_url):
-    return rest_testing.create_account(f"{sandbox_url}/tharstern")
+def tenant(sims):
+    return rest_testing.create_account(f"{sims['tharstern']}")
 
 
 def api(tenant) -> str:
@@ -172,10 +172,10 @@ def test_token_and_both_basic_forms(tenant):
     assert requests.get(api(tenant) + "customers", timeout=10).status_code == 401
 
 
-def test_bad_login_gives_the_zero_guid_or_success_false(tenant, sandbox_url):
+def test_bad_login_gives_the_zero_guid_or_success_false(tenant, sims):
     assert login(tenant, password="wrong")["Details"]["Token"] == ZERO_GUID
     assert login(tenant, applicationId="")["Details"]["Token"] == ZERO_GUID
-    strict = rest_testing.create_account(f"{sandbox_url}/tharstern", zero_guid_on_failure=False)
+    strict = rest_testing.create_account(f"{sims['tharstern']}", zero_guid_on_failure=False)
     assert login(strict, password="wrong")["Status"]["Success"] is False
 
 
@@ -219,3 +219,12 @@ def test_estimate_to_job(tenant):
                         json={"EstimateID": estimate["Details"]["Estimate"]["ID"]}).json()
     assert job["Status"]["Success"] and job["Details"]["JobNo"].startswith("J")
     assert requests.post(api(tenant) + "estrequest", data="x", headers=headers, timeout=10).status_code == 415
+
+
+def test_shared_secrets_never_reach_the_recorder(sender):
+    requests.delete(f"{sender.api_base}/_sim/requests", timeout=10)
+    post(sender, document(sender))
+    post(sender, document(sender, secret="a-wrong-one"))
+    dump = requests.get(f"{sender.api_base}/_sim/requests", timeout=10).text
+    assert sender.shared_secret not in dump and "a-wrong-one" not in dump
+    assert dump.count("<SharedSecret>[redacted]</SharedSecret>") == 2

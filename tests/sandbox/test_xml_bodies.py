@@ -5,7 +5,7 @@ import pytest
 import responses
 from flask import Flask
 
-from sandbox.xml_bodies import BadXML, cxml_response, read_xml, soap_fault
+from sandbox.base.xml_bodies import BadXML, cxml_response, read_xml, soap_fault
 from webapp.providers import errors as pe
 from webapp.providers import soap
 from webapp.providers.http import ProviderHTTP
@@ -53,7 +53,7 @@ def test_the_recorder_keeps_a_credentials_secrets_out_of_recorded_bodies():
     from flask import Blueprint
     from urllib.parse import quote_plus
 
-    from sandbox.common import SimulatorSpec, get_runtime, init_runtime, install_common, set_credential
+    from sandbox.base import SimulatorSpec, get_runtime, init_runtime, install_common, set_credential
 
     def blueprint():
         bp = Blueprint("mini", __name__, url_prefix="/mini")

@@ -1,6 +1,9 @@
 """Demo wiring for `make run`: every provider enabled and, for each provider that declares a
 demo account (``Provider.demo_account``), that account on its sandbox simulator with its
-activations, entity settings and webhook subscription. Idempotent."""
+activations, entity settings and webhook subscription. Idempotent.
+
+The sandbox index (``sandbox_url``, ``GET /``) says where each simulator is served at its
+provider's real paths; accounts point there, so what the hub signs and sends is the real path."""
 from __future__ import annotations
 
 import importlib
@@ -23,15 +26,25 @@ def setup_demo_accounts(sandbox_url: str, hub_url: str | None = None) -> dict:
     admin = Admin.query.filter_by(email="admin@demo.test").first()
     if admin is None:
         raise RuntimeError("run `flask seed-demo` first")
+    urls = _simulator_urls(sandbox_url)
     wired = {}
     for key, provider in providers.items():
-        demo = provider.demo_account(sandbox_url)
+        if key not in urls:
+            log.warning("demo: the sandbox at %s serves no %s simulator", sandbox_url, key)
+            continue
+        demo = provider.demo_account(urls[key])
         if demo is not None:
-            wired[key] = _wire(admin, key, demo, sandbox_url, hub_url)
+            wired[key] = _wire(admin, key, demo, urls[key], hub_url)
     return {"providers_enabled": list(providers), "accounts": wired}
 
 
-def _wire(admin: Admin, key: str, demo: DemoAccount, sandbox_url: str, hub_url: str | None) -> dict:
+def _simulator_urls(sandbox_url: str) -> dict[str, str]:
+    from sandbox import simulator_urls  # the sandbox's own client; demo wiring only
+
+    return simulator_urls(sandbox_url)
+
+
+def _wire(admin: Admin, key: str, demo: DemoAccount, simulator_url: str, hub_url: str | None) -> dict:
     account = ProviderAccount.query.filter_by(company_id=admin.company_id, name=demo.name).first()
     result = save_account(account, company_id=admin.company_id, name=demo.name, provider_key=key,
                           admin_id=admin.id, credentials=demo.credentials,
@@ -57,8 +70,8 @@ def _wire(admin: Admin, key: str, demo: DemoAccount, sandbox_url: str, hub_url: 
         request_webhook_subscription(account, webhook_url)
     setup = account.provider.webhook_setup(webhook_url, account.webhook_token) if hub_url else None
     if setup is not None and (setup.header_name or setup.template):  # pasted by hand: the simulator's demo does it
-        _simulator_hook(key, "demo_webhook", sandbox_url, setup)
-    seeded = _seed_simulator(key, sandbox_url)
+        _simulator_hook(key, "demo_webhook", simulator_url, setup)
+    seeded = _seed_simulator(key, simulator_url)
     return {"account_id": account.id, "live_on": live, "simulator_seeded": seeded}
 
 
@@ -72,9 +85,9 @@ def _entity_settings(account, entity_type: str, model, natural_key: str, wanted:
             log.warning("demo %s settings for %s: %s", entity_type, getattr(row, natural_key), errors)
 
 
-def _seed_simulator(key: str, sandbox_url: str):
-    """A simulator's optional ``demo_seed(sandbox_url)`` gives its demo account some data."""
-    return _simulator_hook(key, "demo_seed", sandbox_url)
+def _seed_simulator(key: str, simulator_url: str):
+    """A simulator's optional ``demo_seed(simulator_url)`` gives its demo account some data."""
+    return _simulator_hook(key, "demo_seed", simulator_url)
 
 
 def _simulator_hook(key: str, name: str, *args):

@@ -360,8 +360,9 @@ class Provider:
         return problems + core_problems(cls, ctx)
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> "DemoAccount | None":
-        """The demo account against this provider's simulator mounted under ``sandbox_url``."""
+    def demo_account(cls, simulator_url: str) -> "DemoAccount | None":
+        """The demo account against this provider's simulator, served at ``simulator_url`` with the
+        provider's real paths (``http://127.0.0.1:5002``; Box's ends in ``/box`` like its gateway URL)."""
         return None
 
     # ---- operations ---------------------------------------------------------------------

@@ -123,13 +123,13 @@ class Midnight(Provider):
         return problems
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # The simulator's built-in demo token; its demo customers are 2001…2005.
         users = ("clerk@citycouncil.test", "parks@citycouncil.test", "waste@citycouncil.test",
                  "events@citycouncil.test", "planning@citycouncil.test")
         return DemoAccount(
             name="Midnight (sandbox)", live_on=("city-council",),
-            credentials={"dev_token": "demo-dev-token", "base_url": f"{sandbox_url.rstrip('/')}/midnight/Service1.asmx"},
+            credentials={"dev_token": "demo-dev-token", "base_url": f"{simulator_url.rstrip('/')}/Service1.asmx"},
             settings={"default_service_id": "500"},
             user_settings={email: {"external_id": str(2001 + n)} for n, email in enumerate(users)},
         )

@@ -105,12 +105,12 @@ class Presswise(Provider):
         check_fault(response)  # the fault variant of a refused login is an auth error too
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # The simulator's built-in demo login; customer 4711 exists there.
         return DemoAccount(
             name="Presswise (sandbox)", live_on=("promo-shop",),
             credentials={"username": "demo", "password": "demo-pass", "auth_code": "a1b2c3d4",
-                         "base_url": f"{sandbox_url.rstrip('/')}/presswise/r/wsdl-order2.php"},
+                         "base_url": f"{simulator_url.rstrip('/')}/r/wsdl-order2.php"},
             settings={"send_pricing_in_notes": True}, site_settings={"promo-shop": {"mis_id": "4711"}},
         )
 

@@ -94,11 +94,11 @@ class PrintOSBox(Provider):
             raise
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # "demo-key"/"demo-secret" is the simulator's built-in PrintOS key pair.
         return DemoAccount(name="HP PrintOS Box (sandbox)", live_on=("promo-shop",),
                            credentials={"key": "demo-key", "secret": "demo-secret", "server": "custom",
-                                        "base_url": f"{sandbox_url.rstrip('/')}/box"},
+                                        "base_url": simulator_url.rstrip("/")},
                            settings={"reply_to": "prepress@northwind-print.test"})
 
     def test_connection(self) -> str:

@@ -152,11 +152,11 @@ class ShipStation(Provider):
 
     # ---- connection ---------------------------------------------------------------
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # "demo-key"/"demo-secret" is the simulator's built-in demo key pair.
         return DemoAccount(name="ShipStation (sandbox)", live_on=("northwind-b2b", "city-council"),
                            credentials={"api_key": "demo-key", "api_secret": "demo-secret",
-                                        "base_url": f"{sandbox_url.rstrip('/')}/shipstation"},
+                                        "base_url": simulator_url.rstrip("/")},
                            settings={"product_name_source": "product_name"}, subscribe_webhook=True)
 
     def test_connection(self) -> str:

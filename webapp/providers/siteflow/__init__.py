@@ -174,7 +174,7 @@ class SiteFlow(Provider):
         return super().build_http(auth=auth, error_parser=parse_error, rate_limit_observer=rate_limit_pause)
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # "demo-token"/"demo-secret" are the simulator's built-in demo credentials, "demo-psp" its destination.
         skus = {"CC-LH-A4": "LH-A4", "CC-COMP-DL": "COMP-DL", "CC-BC-STD": "BC-STD", "CC-ENV-DL": "ENV-DL",
                 "CC-NCR-2P": "NCR-2P", "CC-NCR-3P": "NCR-3P", "CC-PRM-PARK": "PERMIT", "CC-LFT-A5": "LEAFLET-A5",
@@ -183,7 +183,7 @@ class SiteFlow(Provider):
         return DemoAccount(
             name="HP Site Flow (sandbox)", live_on=("city-council",),
             credentials={"access_key": "demo-token", "secret": "demo-secret", "server": "custom",
-                         "base_url": f"{sandbox_url.rstrip('/')}/siteflow",
+                         "base_url": simulator_url.rstrip("/"),
                          "destination": "demo-psp", "non_integrated_shipping_name": "courier"},
             settings={"submission_mode": "sync"},
             product_settings={sku: {"siteflow_sku": remote} for sku, remote in skus.items()})

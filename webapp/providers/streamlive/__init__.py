@@ -116,11 +116,11 @@ class StreamLive(Provider):
         return SharedRateLimiter(self.redis, f"{self.key}:{self.credential_fingerprint()}", with_margin(self.rate_limit))
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         # The simulator's built-in demo key (sandbox/streamlive/state.py).
         return DemoAccount(
             name="Caldera StreamLive (sandbox)", live_on=("promo-shop",),
-            credentials={"base_url": f"{sandbox_url.rstrip('/')}/streamlive", "api_key": "demo-streamlive-key",
+            credentials={"base_url": simulator_url.rstrip("/"), "api_key": "demo-streamlive-key",
                          "webhook_secret": "demo-streamlive-hook"},
             settings={"dialect": "proposed-v1", "default_customer_code": "PROMO"})
 

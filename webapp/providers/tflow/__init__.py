@@ -182,14 +182,14 @@ class TFlow(Provider):
 
     # ---- connection ---------------------------------------------------------------
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         from webapp.storefront.demo import CATALOG
 
         # The simulator's built-in demo API user (sandbox/tflow/state.py) and its products.
         skus = [sku for sub in CATALOG["city-council"].values() for rows in sub.values() for sku, *_ in rows]
         return DemoAccount(
             name="Aleyant tFLOW (sandbox)", live_on=("city-council",),
-            credentials={"base_url": f"{sandbox_url.rstrip('/')}/tflow", "client_id": "demo-tflow-key",
+            credentials={"base_url": simulator_url.rstrip("/"), "client_id": "demo-tflow-key",
                          "client_secret": "demo-tflow-secret", "webhook_key": "demo-tflow-hook-key"},
             settings={"client_id": 1, "artwork_mode": "url"},
             product_settings={sku: {"tflow_product": "Print-ready PDF" if "BAN" not in sku else "Large format",

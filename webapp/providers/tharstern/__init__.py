@@ -162,14 +162,14 @@ class Tharstern(Provider):
         return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         from ...storefront.demo import USERS
 
         site = "promo-shop"
         return DemoAccount(
             name="Tharstern (sandbox)", live_on=(site,),
             credentials={"login": "demo@tharstern.test", "password": "demo-password", "application_id": "hub-demo",
-                         "base_url": f"{sandbox_url.rstrip('/')}/tharstern"},
+                         "base_url": simulator_url.rstrip("/")},
             settings={"customer_code": "WEBSTORE", "product_codes": "TH-BC-350\nTH-FLY-A5\nTH-POS-A2",
                       "import_category": "Tharstern Products", "markup_percent": "20"},
             user_settings={email: {"external_id": f"PR{n:03d}", "active": True}

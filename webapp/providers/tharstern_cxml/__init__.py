@@ -146,7 +146,7 @@ class TharsternCxml(Provider):
         return problems
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         from ...storefront.demo import CATALOG, USERS
 
         site = "city-council"
@@ -154,7 +154,7 @@ class TharsternCxml(Provider):
         return DemoAccount(
             name="Tharstern cXML (sandbox)", live_on=(site,),
             credentials={"api_login": "hub-demo", "api_password": "demo-shared-secret",
-                         "base_url": f"{sandbox_url.rstrip('/')}/tharstern_cxml/TharsternAPI/cxml"},
+                         "base_url": f"{simulator_url.rstrip('/')}/TharsternAPI/cxml"},
             settings={"deployment_mode": "test"},
             product_settings={sku: {"product_code": sku} for sku in skus},
             user_settings={email: {"external_id": f"CC{n:03d}", "active": True}

@@ -119,7 +119,7 @@ class VeraCore(Provider):
         return post(self.http, self.base_url, envelope(body, [auth]), action=f"{self.namespace}{method}")
 
     @classmethod
-    def demo_account(cls, sandbox_url: str) -> DemoAccount:
+    def demo_account(cls, simulator_url: str) -> DemoAccount:
         from ...storefront.demo import CATALOG
 
         # The simulator's built-in demo user; its demo offers carry the storefront's SKUs as ids.
@@ -128,7 +128,7 @@ class VeraCore(Provider):
         return DemoAccount(
             name="VeraCore (sandbox)", live_on=("northwind-b2b",),
             credentials={"username": "demo-user", "password": "demo-pass",
-                         "base_url": f"{sandbox_url.rstrip('/')}/veracore/pmomsws/oms.asmx"},
+                         "base_url": f"{simulator_url.rstrip('/')}/pmomsws/oms.asmx"},
             product_settings={sku: {"offer_id": sku} for sku in skus},
             shipping_method_settings={"UPS Ground": {"freight_code": "UPSG"}, "FedEx 2Day": {"freight_code": "FX2D"},
                                       "Local Pickup": {"freight_code": "PICKUP"}, "Courier": {"freight_code": "CUR"}},

@@ -4,12 +4,14 @@ so), a cXML Response with its Status code (Tharstern cXML), and a request-body r
 refuses entities like the hub's parser. Built with lxml so text is always escaped."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 
 from flask import Response
 from lxml import etree
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def soap_envelope(body: etree._Element, *, status: int = 200, encoding: str = "utf-8") -> Response:
@@ -31,15 +33,22 @@ def soap_fault(text: str, *, code: str = "soap:Client", status: int = 500, detai
 
 
 def cxml_response(code: int, text: str, *, payload_id: str = "", message: str = "",
-                  http_status: int = 200) -> Response:
-    """A cXML Response carrying ``Status code`` / ``text`` (HTTP-like codes: 200, 201, 4xx, 5xx)."""
-    root = etree.Element("cXML", payloadID=payload_id or f"sim-{datetime.now(timezone.utc).timestamp()}",
-                         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                  http_status: int = 200, extra: etree._Element | None = None,
+                  dtd_version: str = "1.2.014") -> Response:
+    """A cXML Response carrying ``Status code`` / ``text`` (HTTP-like codes: 200, 201, 4xx, 5xx),
+    the human detail as the Status text and an optional answer element after it."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    root = etree.Element("cXML", payloadID=payload_id or f"{now}.{secrets.token_hex(6)}@sandbox.sim",
+                         timestamp=now)
+    root.set(XML_LANG, "en-US")
     response = etree.SubElement(root, "Response")
     status = etree.SubElement(response, "Status", code=str(code), text=text)
+    status.set(XML_LANG, "en-US")
     status.text = message or None
-    data = etree.tostring(root, xml_declaration=True, encoding="utf-8",
-                          doctype='<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">')
+    if extra is not None:
+        response.append(extra)
+    data = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8",
+                          doctype=f'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/{dtd_version}/cXML.dtd">')
     return Response(data, status=http_status, content_type="text/xml; charset=utf-8")
 
 
