@@ -236,52 +236,12 @@ def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> s
 
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
     """Push several queued orders of one account: in one bulk request where the provider has
-    one (ShipStation createorders), else one by one. Same claims and outcomes as run_push."""
-    client = client_for(account)
+    one (ShipStation createorders; push_bulk), else one by one. Same claims and outcomes as run_push."""
     if not account.provider.capabilities.bulk_push:
         return {push_id: run_push(push_id) for push_id in push_ids}
-    outcomes: dict[int, str] = {}
-    prepared = []  # (push_id, ctx, {line: item_id})
-    for push_id in push_ids:
-        if not _claim(push_id):
-            outcomes[push_id] = "skipped"
-            continue
-        push = db.session.get(OrderPush, push_id)
-        activation = SiteActivation.query.filter_by(site_id=push.order.site_id, account_id=account.id).first()
-        eligibility = check(push.order)
-        if not eligibility.ok:
-            outcomes[push_id] = _back_to_waiting(push, eligibility.reasons)
-            continue
-        ctx = build_order_context(push.order, push, activation, eligibility.items)
-        try:
-            _require_settings(account, ctx)
-        except pe.ProviderConfigError as exc:
-            outcomes[push_id] = _failed_attempt(push_id, exc, client)
-            continue
-        prepared.append((push_id, ctx, {i.line_number: i.id for i in eligibility.items}))
-    db.session.commit()
-    if not prepared:
-        return outcomes
-    try:
-        results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
-    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
-        if isinstance(exc, OUR_INFRASTRUCTURE):
-            db.session.rollback()
-            raise
-        if not isinstance(exc, pe.ProviderError):
-            log.exception("bulk push crashed pushes=%s", [push_id for push_id, _, _ in prepared])
-            exc = pe.ProviderCrash.wrapping(exc)
-        for push_id, _, _ in prepared:
-            outcomes[push_id] = _failed_attempt(push_id, exc, client)
-            client.exchanges.clear()
-        return outcomes
-    for (push_id, ctx, item_ids), result in zip(prepared, results):
-        if isinstance(result, pe.ProviderError):
-            outcomes[push_id] = _failed_attempt(push_id, result, client)
-        else:
-            outcomes[push_id] = _record_success(push_id, result, item_ids, client)
-        client.exchanges.clear()  # recorded once, on the first order of the batch
-    return outcomes
+    from .push_bulk import push_chunk
+
+    return {push_id: o.outcome for push_id, o in push_chunk(push_ids, account, client_for(account)).items()}
 
 
 def may_have_reached(exc: pe.ProviderError, client) -> bool:
