@@ -166,9 +166,12 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
 
 # ---- the job --------------------------------------------------------------------------
 
-def _claim(push_id: int) -> bool:
+def _claim(push_id: int):
+    """queued (or pushing under an expired lease) → pushing, not committed: the caller commits
+    it together with what it decided. Returns what the attempt must read under the claim (the
+    checkpoint, the remote id, ambiguity) or None when another worker holds the row."""
     now = utcnow()
-    result = db.session.execute(
+    return db.session.execute(
         update(OrderPush)
         .where(OrderPush.id == push_id,
                or_(OrderPush.state == PUSH_QUEUED,
@@ -176,34 +179,64 @@ def _claim(push_id: int) -> bool:
         .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + _lease(), updated_at=now,
                 # a lease that ran out: the worker died mid-push, maybe after a create call
                 ambiguous=case((OrderPush.state == PUSH_PUSHING, True), else_=OrderPush.ambiguous))
-    )
-    db.session.commit()
-    return result.rowcount == 1
+        .returning(OrderPush.ambiguous, OrderPush.checkpoint, OrderPush.external_id)
+        .execution_options(synchronize_session=False)).first()
 
 
-def run_push(push_id: int) -> str:
-    if not _claim(push_id):
-        log.info("push skipped push=%s (not queued, or held by another worker)", push_id)
-        return "skipped"
-    push = db.session.get(OrderPush, push_id)
+def _prepare(push: OrderPush):
+    """Read everything the attempt needs before claiming it (no write lock held meanwhile):
+    the reasons to wait, or (context, {line: item id}, client)."""
     order, account = push.order, push.account
     activation = SiteActivation.query.filter_by(site_id=order.site_id, account_id=account.id).first()
     if activation is None or not (activation.enabled and activation.is_live):
-        return _back_to_waiting(push, ["The site is no longer live for this account."])
+        return ["The site is no longer live for this account."]
     eligibility = check(order)
     if not eligibility.ok:
-        return _back_to_waiting(push, eligibility.reasons)
-
+        return eligibility.reasons
     client = client_for(account)
+    ctx = build_order_context(order, push, activation, eligibility.items)
+    return ctx, {item.line_number: item.id for item in eligibility.items}, client
+
+
+def run_push(push_id: int) -> str:
+    """One attempt, two commits: the claim (with the decision to wait, when the order no longer
+    qualifies), then the outcome. The row's checkpoint and remote id are read by the claim
+    itself, so a context built just before it never carries another attempt's stale ones."""
+    push = db.session.get(OrderPush, push_id)
+    if push is None or push.state not in (PUSH_QUEUED, PUSH_PUSHING):
+        db.session.rollback()
+        log.info("push skipped push=%s (not queued)", push_id)
+        return "skipped"
+    account = push.account
     try:
-        ctx = build_order_context(order, push, activation, eligibility.items)
+        prepared, error = _prepare(push), None
+    except OUR_INFRASTRUCTURE:
+        db.session.rollback()
+        raise
+    except Exception as exc:  # a bug building the context: an attempt like any other (claimed below)
+        log.exception("push crashed push=%s", push_id)
+        prepared, error = None, pe.ProviderCrash.wrapping(exc)
+    claimed = _claim(push_id)
+    if claimed is None:
+        db.session.rollback()
+        log.info("push skipped push=%s (not queued, or held by another worker)", push_id)
+        return "skipped"
+    if isinstance(prepared, list):
+        return _back_to_waiting(push_id, prepared)
+    if error is not None:
+        db.session.commit()
+        return _failed_attempt(push_id, error, client_for(account))
+    ctx, item_ids, client = prepared
+    ctx.checkpoint, ctx.existing_external_id = dict(claimed.checkpoint or {}), claimed.external_id
+    try:
         _require_settings(account, ctx)
-        item_ids = {item.line_number: item.id for item in eligibility.items}
-        was_ambiguous = push.ambiguous
-        db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
-        result = None
-        if was_ambiguous and account.provider.capabilities.order_lookup:
-            result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
+    except pe.ProviderConfigError as exc:
+        db.session.commit()
+        return _failed_attempt(push_id, exc, client)
+    lookup = claimed.ambiguous and account.provider.capabilities.order_lookup
+    db.session.commit()  # the claim; no transaction (or pooled connection) is held during provider HTTP
+    try:
+        result = client.find_order(ctx) if lookup else None  # the last attempt may have created it
         if result is None:
             result = client.push_order(ctx)
     except pe.ProviderError as exc:
@@ -260,8 +293,11 @@ def _require_settings(account: ProviderAccount, ctx) -> None:
                                      field_errors={"": missing})
 
 
-def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:
-    push.state, push.reasons, push.lease_until = PUSH_WAITING, reasons, None
+def _back_to_waiting(push_id: int, reasons: list[str]) -> str:
+    """pushing → waiting (the order or its site stopped qualifying), committed with the claim."""
+    db.session.execute(update(OrderPush).where(OrderPush.id == push_id)
+                       .values(state=PUSH_WAITING, reasons=reasons, lease_until=None, updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
     db.session.commit()
     return "waiting"
 
