@@ -33,17 +33,17 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
         chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
         if not chunk:
             return True
+        # read before the chunk's commits expire the rows (a refresh would reload their items)
+        cursor, size = {"placed_at": chunk[-1].placed_at.isoformat(), "id": chunk[-1].id}, len(chunk)
         resume_at = _push_chunk(ctx, account, chunk)
-        last = chunk[-1]
-        cursor = {"placed_at": last.placed_at.isoformat(), "id": last.id}
         ctx.save_cursor(cursor)
-        ctx.progress(len(chunk))
+        ctx.progress(size)
         budget.spend()
         ctx.beat()
         if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
             raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
                                       retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
-        if len(chunk) < CHUNK:
+        if size < CHUNK:
             return True
     return False
 
@@ -72,12 +72,13 @@ def _push_chunk(ctx, account, orders: list[Order]):
     ctx.log_many(busy)
     if not queued:
         return None
-    ctx.beat()  # queued before the provider is called
+    # Queued and claimed rows are committed (with the run's counters and lines so far) by the
+    # chunk before the provider is called.
     client = client_for(account)
     if not account.provider.capabilities.bulk_push:
         outcomes = {push_id: _one(push_id) for push_id in queued.values()}
     else:
-        outcomes = push_bulk.push_chunk(list(queued.values()), account, client)
+        outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible})
     return _report(ctx, outcomes)
 
 

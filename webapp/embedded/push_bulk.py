@@ -105,7 +105,7 @@ class _Claimed:
     item_ids: dict[int, int]  # line number → item id
 
 
-def _to_pushed(done: list[tuple[_Claimed, object]], account: ProviderAccount, client) -> None:
+def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_name: str, client) -> None:
     """push._succeeded for many rows: push rows, item rows, History and the request's
     exchange (recorded once, on the chunk's first order) in a few executemany statements."""
     now = utcnow()
@@ -133,7 +133,7 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account: ProviderAccount, cl
             else:
                 new_items.append({"push_id": push.id, "item_id": item_id, **values})
         events.append({"order_id": push.order_id, "item_id": None, "actor": "Embedded Services", "kind": "pushed",
-                       "detail": f"Pushed to {account.name} as {external_number or result.external_id} "
+                       "detail": f"Pushed to {account_name} as {external_number or result.external_id} "
                                  f"(attempt {push.attempts})."[:1000], "created_at": now})
     db.session.execute(update(t).where(t.c.id == bindparam("b_id")).values(
         state=PUSH_PUSHED, pushed_at=now, errors=[], error_kind=None, ambiguous=False, lease_until=None,
@@ -143,25 +143,31 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account: ProviderAccount, cl
     if old_items:
         db.session.execute(update(it).where(it.c.id == bindparam("b_id")), old_items)
     db.session.execute(OrderEvent.__table__.insert(), events)
-    record_exchanges(account.id, "order", done[0][0].order_id, client.exchanges)
+    record_exchanges(account_id, "order", done[0][0].order_id, client.exchanges)
     client.exchanges.clear()
 
 
 # ---- the chunk ----------------------------------------------------------------------------
 
-def push_chunk(push_ids: list[int], account: ProviderAccount, client) -> dict[int, Outcome]:
-    """Claim, build and push a chunk of this account's queued pushes in one bulk request."""
+def push_chunk(push_ids: list[int], account: ProviderAccount, client,
+               orders: dict[int, Order] | None = None) -> dict[int, Outcome]:
+    """Claim, build and push a chunk of this account's queued pushes in one bulk request.
+    ``orders``: the chunk's orders already loaded (with items and files) by the caller."""
     outcomes: dict[int, Outcome] = {push_id: Outcome("skipped") for push_id in push_ids}
     claimed = _to_pushing(push_ids) if push_ids else set()
     if not claimed:
         db.session.commit()
         return outcomes
-    rows = db.session.execute(
-        select(OrderPush, Order).join(Order, Order.id == OrderPush.order_id)
-        .where(OrderPush.id.in_(claimed)).order_by(OrderPush.id)
-        .execution_options(populate_existing=True)).all()
+    account_id, account_name = account.id, account.name  # the commits below expire the account
+    pushes = db.session.scalars(select(OrderPush).where(OrderPush.id.in_(claimed)).order_by(OrderPush.id)
+                                .execution_options(populate_existing=True)).all()  # as claimed
+    orders = dict(orders or {})
+    missing = [push.order_id for push in pushes if push.order_id not in orders]
+    if missing:
+        orders.update((o.id, o) for o in Order.query.filter(Order.id.in_(missing)))
+    rows = [(push, orders[push.order_id]) for push in pushes]
     activations = {a.site_id: a for a in SiteActivation.query.filter(
-        SiteActivation.account_id == account.id, SiteActivation.site_id.in_({o.site_id for _, o in rows}))}
+        SiteActivation.account_id == account_id, SiteActivation.site_id.in_({o.site_id for o in orders.values()}))}
     waiting: dict[int, list[str]] = {}
     ready = []  # (push, order, activation, eligibility)
     for push, order in rows:
@@ -175,7 +181,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client) -> dict[in
             waiting[push.id] = eligibility.reasons
             continue
         ready.append((push, order, activation, eligibility))
-    loaded = ContextLoader(account.id, [(order, e.items) for _, order, _, e in ready])
+    loaded = ContextLoader(account_id, [(order, e.items) for _, order, _, e in ready])
     prepared, config_errors = [], []  # (claimed row, ctx) / (push id, error)
     for push, order, activation, eligibility in ready:
         ctx = build_order_context(order, push, activation, eligibility.items, loaded)
@@ -213,7 +219,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client) -> dict[in
         (refused if isinstance(result, pe.ProviderError) else done).append((push, result))
     if done:
         try:
-            _to_pushed(done, account, client)
+            _to_pushed(done, account_id, account_name, client)
             db.session.commit()
         except p.OUR_INFRASTRUCTURE:
             db.session.rollback()
@@ -226,7 +232,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client) -> dict[in
             outcome = outcomes[push.id]
             outcome.outcome, outcome.external_number = "pushed", p._fit(result.external_number, 200)
         if done:
-            log.info("bulk push ok account=%s pushed=%s", account.id, len(done))
+            log.info("bulk push ok account=%s pushed=%s", account_id, len(done))
     for push, error in refused:
         _per_push(outcomes, push.id, p._failed_attempt(push.id, error, client))
         client.exchanges.clear()
