@@ -20,14 +20,14 @@ JOB_MODULES = ("push", "push_bulk", "order_sync", "run_slices", "status_sync", "
 def warm_up() -> None:
     """Import the job modules and run the read side of a push attempt (the latest push row's
     context, its claim as an UPDATE matching no row), then roll back: nothing is written."""
-    from ..providers.registry import all_providers
-
-    for name in JOB_MODULES:
-        importlib.import_module(f"{__package__}.{name}")
-    all_providers()
-    from . import push
-
     try:
+        from ..providers.registry import all_providers
+
+        for name in JOB_MODULES:
+            importlib.import_module(f"{__package__}.{name}")
+        all_providers()
+        from . import push
+
         row = db.session.scalars(select(OrderPush).order_by(OrderPush.id.desc()).limit(1)).first()
         if row is not None:
             push._prepare(row)
@@ -35,5 +35,8 @@ def warm_up() -> None:
     except Exception:  # warming is an optimisation: a worker must start whatever it meets
         log.warning("worker warm-up skipped", exc_info=True)
     finally:
-        db.session.rollback()
-        db.session.remove()
+        try:
+            db.session.rollback()
+            db.session.remove()
+        except Exception:  # the database is unreachable: the worker reports that on its first job
+            log.warning("worker warm-up: could not release the session", exc_info=True)
