@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with app.app_context():
         configure_mappers()
+        from webapp.embedded.warmup import warm_up
+
+        warm_up()  # SQL compiled here is inherited by every forked job
         connection = get_redis()
         _wait_for_redis(connection)  # started while Redis is down (or restarting): wait, do not crash
         if keeps_chain:

@@ -638,6 +638,9 @@ def child_execute_run(run_id: int) -> dict:
             import cProfile
             profiler = cProfile.Profile()
             profiler.enable()
+        statements = []  # every SQL statement the run sends (before_cursor_execute)
+        from sqlalchemy import event
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(1))
         started = time.perf_counter()
         state = execute_run(run_id)
         while state in ("running", "waiting"):  # its next slices, as their queued jobs would run them
@@ -647,10 +650,11 @@ def child_execute_run(run_id: int) -> dict:
                 time.sleep(max(0.0, (run.resume_at - utcnow()).total_seconds()))
             state = execute_run(run_id, run.slice_no)
         elapsed = time.perf_counter() - started
+        n_statements = len(statements)
         if profile:
             profiler.disable()
             profiler.dump_stats(f"{profile}.{run_id}")
         run = db.session.get(SyncRun, run_id)
         return {"state": state, "seconds": elapsed, "rss_before_mb": rss_before, "peak_rss_mb": max_rss_mb(),
                 "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "skipped": run.skipped,
-                "failed": run.failed, "error": run.error}
+                "failed": run.failed, "error": run.error, "statements": n_statements}

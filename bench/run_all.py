@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402
 
-BENCHMARKS = ["product_sync", "push_rate", "status_sync", "admin_pages", "webhook_intake"]
+BENCHMARKS = ["product_sync", "push_rate", "push_burst", "status_sync", "admin_pages", "webhook_intake"]
 TITLES = {
     "product_sync": "Product sync",
     "push_rate": "Push throughput under a rate limit",
+    "push_burst": "Push burst after an import",
     "status_sync": "Status sync",
     "admin_pages": "Admin pages",
     "webhook_intake": "Webhook intake",

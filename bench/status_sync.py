@@ -8,6 +8,12 @@
 * Baseline: the same data fetched with plain paged ``requests`` — ShipStation: orders by
   modify date and shipments by ship date, 500 per page (the provider's own queries).
 
+Bulk push: the hub's time is compared with the same ``createorders`` requests (the bodies the
+hub's mapping builds for these orders) sent with plain ``requests`` to a fresh simulator
+account, before and after the hub's run (their median); the run's SQL statements are counted
+(``before_cursor_execute``) and reported per order. Targets: ≤ 3× the requests alone, ≤ 3
+statements per order.
+
 Targets: the status sync uses list/paged calls only (requests = the baseline's page count,
 never one per order); every shipment lands on its items. Time ratio to the baseline is
 reported.
@@ -20,11 +26,51 @@ import math
 import random
 import statistics
 import sys
+import time
 from datetime import timedelta
 
 from bench import harness
 
 NAME = "status_sync"
+
+
+def bulk_payloads(account_id: int, site_id: int) -> list[dict]:
+    """The createorders bodies the hub sends for these orders, built once with the provider's
+    own mapping (not timed): the baseline sends exactly these with plain requests."""
+    from webapp.embedded import push as push_uc
+    from webapp.embedded.clients import client_for
+    from webapp.embedded.context import build_order_context
+    from webapp.embedded.eligibility import check
+    from webapp.extensions import db
+    from webapp.models import Order, OrderPush, ProviderAccount, SiteActivation
+
+    account = db.session.get(ProviderAccount, account_id)
+    client = client_for(account)
+    activation = SiteActivation.query.filter_by(site_id=site_id, account_id=account_id).one()
+    payloads = []
+    for order in Order.query.filter_by(site_id=site_id).order_by(Order.placed_at, Order.id):
+        push = OrderPush(order_id=order.id, account_id=account_id, checkpoint={},
+                         idempotency_key=push_uc.idempotency_key(order, account),
+                         reference=push_uc.order_reference(order, account))  # transient: never added
+        ctx = build_order_context(order, push, activation, check(order).items)
+        payloads += [payload for _, payload in client.build_payloads(ctx)]
+    db.session.expunge_all()
+    return payloads
+
+
+def bulk_baseline(adapter, payloads: list[dict]) -> tuple[float, int]:
+    """The same createorders requests (100 orders each) with plain requests, to a fresh
+    simulator account (so every order is created, as in the hub's run); (seconds, requests)."""
+    import requests
+
+    sim = adapter.create_account(rate_limit=1_000_000, window_seconds=60)
+    started = time.perf_counter()
+    with requests.Session() as session:
+        for start in range(0, len(payloads), 100):
+            r = session.post(f"{adapter.api}{adapter.bulk_push_path}", json=payloads[start:start + 100],
+                             auth=(sim.key, sim.secret), timeout=120)
+            r.raise_for_status()
+    return time.perf_counter() - started, math.ceil(len(payloads) / 100)
 
 
 def main(argv=None) -> int:
@@ -66,7 +112,10 @@ def main(argv=None) -> int:
                 db.session.expire_all()
                 return out
 
+            payloads = bulk_payloads(account_id, site_id)
+            bulk_base = [bulk_baseline(adapter, payloads)]  # before and after the hub's bulk push
             push = run(["orders"])
+            bulk_base.append(bulk_baseline(adapter, payloads))
             pushed = db.session.scalar(select(func.count()).select_from(OrderPush).where(
                 OrderPush.account_id == account_id, OrderPush.state == PUSH_PUSHED))
             keys = list(db.session.scalars(select(OrderPush.idempotency_key).where(
@@ -95,6 +144,13 @@ def main(argv=None) -> int:
         expected_pages = math.ceil(n / 500) + math.ceil(len(to_ship) / 500)
         result.figure("orders pushed (bulk) / requests / seconds",
                       f"{pushed} / {push['requests']} / {push['seconds']:.2f}")
+        bulk_floor = statistics.median(seconds for seconds, _ in bulk_base)
+        per_order = push["statements"] / n
+        result.figure("bulk baseline: the same createorders requests with plain requests (before, after)",
+                      f"{' / '.join(f'{seconds:.2f} s' for seconds, _ in bulk_base)} "
+                      f"({bulk_base[0][1]} requests, {len(payloads)} orders)")
+        result.figure("bulk push: SQL statements (whole run) / per order / per chunk of 100",
+                      f"{push['statements']} / {per_order:.2f} / {push['statements'] / math.ceil(n / 100):.1f}")
         result.figure("orders shipped in the simulator", len(to_ship))
         result.figure("shipping them (control calls) took", t_ship, "s")
         result.figure("baseline: plain paged fetch, pages", pages)
@@ -118,6 +174,11 @@ def main(argv=None) -> int:
                      ok and tracked == shipped_items and first["updated"] == len(to_ship) and again["updated"] == 0)
         result.check("bulk push requests", push["requests"], f"= {math.ceil(n / 100)}",
                      ok and push["requests"] == math.ceil(n / 100))
+        result.check("bulk push time / the same bulk requests alone", push["seconds"] / bulk_floor, "≤ 3.0",
+                     ok and push["seconds"] / bulk_floor <= 3.0,
+                     f"{push['seconds']:.2f} s vs {bulk_floor:.2f} s (median of {len(bulk_base)})")
+        result.check("bulk push: SQL statements per order", round(per_order, 2), "≤ 3 (constant per chunk: "
+                     "tests/embedded/test_push_statements.py)", ok and per_order <= 3)
     finally:
         env.close()
     result.save()

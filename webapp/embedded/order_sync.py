@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db
-from ..models import PUSH_FAILED, PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
+from ..models import PUSH_PUSHED, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
+from . import push_bulk
+from .clients import client_for
 from .eligibility import check
 
 LOOKBACK = timedelta(days=30)
@@ -31,64 +33,87 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
         chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
         if not chunk:
             return True
+        # read before the chunk's commits expire the rows (a refresh would reload their items)
+        cursor, size = {"placed_at": chunk[-1].placed_at.isoformat(), "id": chunk[-1].id}, len(chunk)
         resume_at = _push_chunk(ctx, account, chunk)
-        last = chunk[-1]
-        cursor = {"placed_at": last.placed_at.isoformat(), "id": last.id}
         ctx.save_cursor(cursor)
-        ctx.progress(len(chunk))
+        ctx.progress(size)
         budget.spend()
         ctx.beat()
         if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
             raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
                                       retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
-        if len(chunk) < CHUNK:
+        if size < CHUNK:
             return True
     return False
 
 
 def _push_chunk(ctx, account, orders: list[Order]):
     """Push a chunk in one bulk request; returns when the provider's rate limit lifts if it
-    stopped the request (its orders are then retried by the push queue at that time)."""
-    states = {p.order_id: p.state for p in OrderPush.query.filter(
-        OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders])).all()}
-    to_push: list[int] = []
+    stopped the request (its orders are then retried by the push queue at that time).
+    Set-based (push_bulk): a fixed number of statements for the chunk, whatever its size."""
+    states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
+        OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders]))).all())
+    eligible, skipped = [], []
     for order in orders:
         if states.get(order.id) == PUSH_PUSHED:
             ctx.count("unchanged")
             continue
         eligibility = check(order)
-        if not eligibility.ok:
-            ctx.count("skipped")
-            ctx.log(f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", "warning", order_id=order.id)
-            continue
-        push = push_uc.ensure_push(order, account)
-        if push_uc.to_queued(push.id, (PUSH_WAITING, PUSH_FAILED)):
-            to_push.append(push.id)
+        if eligibility.ok:
+            eligible.append(order)
         else:
-            ctx.count("skipped")
-            ctx.log(f"Order {order.number} skipped: a push is already {push.state}.", order_id=order.id)
-    if not to_push:
+            skipped.append((f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", {"order_id": order.id}))
+    queued = push_bulk.queue_orders(eligible, account)
+    busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
+            for o in eligible if o.id not in queued]
+    ctx.count("skipped", len(skipped) + len(busy))
+    ctx.log_many(skipped, "warning")
+    ctx.log_many(busy)
+    if not queued:
         return None
-    ctx.beat()  # queued before the provider is called
-    resume_at = None
-    for push_id, outcome in push_uc.push_many(to_push, account).items():
-        push = db.session.get(OrderPush, push_id)
-        if outcome == "retrying" and push.error_kind == "rate_limited":
+    # Queued and claimed rows are committed (with the run's counters and lines so far) by the
+    # chunk before the provider is called.
+    client = client_for(account)
+    if not account.provider.capabilities.bulk_push:
+        outcomes = {push_id: _one(push_id) for push_id in queued.values()}
+    else:
+        outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible})
+    return _report(ctx, outcomes)
+
+
+def _one(push_id: int) -> push_bulk.Outcome:
+    """A provider without a bulk call: one push at a time, reported like a bulk chunk's."""
+    outcome = push_uc.run_push(push_id)
+    push = db.session.get(OrderPush, push_id)
+    return push_bulk.Outcome(outcome, push.order_id, push.order.number, push.external_number,
+                             list(push.errors or []), push.error_kind, push.next_attempt_at)
+
+
+def _report(ctx, outcomes: dict) -> datetime | None:
+    """Counters and run log lines for a chunk's outcomes (one INSERT per level)."""
+    resume_at, lines = None, {"info": [], "warning": [], "error": []}
+    for o in outcomes.values():
+        ref = {"order_id": o.order_id}
+        if o.outcome == "retrying" and o.error_kind == "rate_limited":
             # Not a failure: its push job is scheduled for the reset time and pushes it then.
             ctx.count("skipped")
-            ctx.log(f"Order {push.order.number}: rate limited; its push is retried at "
-                    f"{push.next_attempt_at:%H:%M:%S} UTC.", "warning", order_id=push.order_id)
-            resume_at = max(resume_at or push.next_attempt_at, push.next_attempt_at)
-        elif outcome == "pushed":
+            lines["warning"].append((f"Order {o.number}: rate limited; its push is retried at "
+                                     f"{o.next_attempt_at:%H:%M:%S} UTC.", ref))
+            resume_at = max(resume_at or o.next_attempt_at, o.next_attempt_at)
+        elif o.outcome == "pushed":
             ctx.count("created")
-            ctx.log(f"Order {push.order.number} pushed as {push.external_number}.", order_id=push.order_id)
-        elif outcome == "retrying":
+            lines["info"].append((f"Order {o.number} pushed as {o.external_number}.", ref))
+        elif o.outcome == "retrying":
             ctx.count("failed")
-            ctx.log(f"Order {push.order.number}: {' '.join(push.errors)}", "warning", order_id=push.order_id)
-        elif outcome == "failed":
+            lines["warning"].append((f"Order {o.number}: {' '.join(o.errors)}", ref))
+        elif o.outcome == "failed":
             ctx.count("failed")
-            ctx.log(f"Order {push.order.number} failed: {' '.join(push.errors)}", "error", order_id=push.order_id)
+            lines["error"].append((f"Order {o.number} failed: {' '.join(o.errors)}", ref))
         else:
             ctx.count("skipped")
-            ctx.log(f"Order {push.order.number} skipped ({outcome}).", order_id=push.order_id)
+            lines["info"].append((f"Order {o.number} skipped ({o.outcome}).", ref))
+    for level, entries in lines.items():
+        if entries:
+            ctx.log_many(entries, level)
     return resume_at

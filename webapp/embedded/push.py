@@ -166,9 +166,12 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
 
 # ---- the job --------------------------------------------------------------------------
 
-def _claim(push_id: int) -> bool:
+def _claim(push_id: int):
+    """queued (or pushing under an expired lease) → pushing, not committed: the caller commits
+    it together with what it decided. Returns what the attempt must read under the claim (the
+    checkpoint, the remote id, ambiguity) or None when another worker holds the row."""
     now = utcnow()
-    result = db.session.execute(
+    return db.session.execute(
         update(OrderPush)
         .where(OrderPush.id == push_id,
                or_(OrderPush.state == PUSH_QUEUED,
@@ -176,34 +179,64 @@ def _claim(push_id: int) -> bool:
         .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + _lease(), updated_at=now,
                 # a lease that ran out: the worker died mid-push, maybe after a create call
                 ambiguous=case((OrderPush.state == PUSH_PUSHING, True), else_=OrderPush.ambiguous))
-    )
-    db.session.commit()
-    return result.rowcount == 1
+        .returning(OrderPush.ambiguous, OrderPush.checkpoint, OrderPush.external_id)
+        .execution_options(synchronize_session=False)).first()
 
 
-def run_push(push_id: int) -> str:
-    if not _claim(push_id):
-        log.info("push skipped push=%s (not queued, or held by another worker)", push_id)
-        return "skipped"
-    push = db.session.get(OrderPush, push_id)
+def _prepare(push: OrderPush):
+    """Read everything the attempt needs before claiming it (no write lock held meanwhile):
+    the reasons to wait, or (context, {line: item id}, client)."""
     order, account = push.order, push.account
     activation = SiteActivation.query.filter_by(site_id=order.site_id, account_id=account.id).first()
     if activation is None or not (activation.enabled and activation.is_live):
-        return _back_to_waiting(push, ["The site is no longer live for this account."])
+        return ["The site is no longer live for this account."]
     eligibility = check(order)
     if not eligibility.ok:
-        return _back_to_waiting(push, eligibility.reasons)
-
+        return eligibility.reasons
     client = client_for(account)
+    ctx = build_order_context(order, push, activation, eligibility.items)
+    return ctx, {item.line_number: item.id for item in eligibility.items}, client
+
+
+def run_push(push_id: int) -> str:
+    """One attempt, two commits: the claim (with the decision to wait, when the order no longer
+    qualifies), then the outcome. The row's checkpoint and remote id are read by the claim
+    itself, so a context built just before it never carries another attempt's stale ones."""
+    push = db.session.get(OrderPush, push_id)
+    if push is None or push.state not in (PUSH_QUEUED, PUSH_PUSHING):
+        db.session.rollback()
+        log.info("push skipped push=%s (not queued)", push_id)
+        return "skipped"
+    account = push.account
     try:
-        ctx = build_order_context(order, push, activation, eligibility.items)
+        prepared, error = _prepare(push), None
+    except OUR_INFRASTRUCTURE:
+        db.session.rollback()
+        raise
+    except Exception as exc:  # a bug building the context: an attempt like any other (claimed below)
+        log.exception("push crashed push=%s", push_id)
+        prepared, error = None, pe.ProviderCrash.wrapping(exc)
+    claimed = _claim(push_id)
+    if claimed is None:
+        db.session.rollback()
+        log.info("push skipped push=%s (not queued, or held by another worker)", push_id)
+        return "skipped"
+    if isinstance(prepared, list):
+        return _back_to_waiting(push_id, prepared)
+    if error is not None:
+        db.session.commit()
+        return _failed_attempt(push_id, error, client_for(account))
+    ctx, item_ids, client = prepared
+    ctx.checkpoint, ctx.existing_external_id = dict(claimed.checkpoint or {}), claimed.external_id
+    try:
         _require_settings(account, ctx)
-        item_ids = {item.line_number: item.id for item in eligibility.items}
-        was_ambiguous = push.ambiguous
-        db.session.commit()  # no transaction (or pooled connection) is held during provider HTTP
-        result = None
-        if was_ambiguous and account.provider.capabilities.order_lookup:
-            result = client.find_order(ctx)  # the last attempt may have created it: look before re-creating
+    except pe.ProviderConfigError as exc:
+        db.session.commit()
+        return _failed_attempt(push_id, exc, client)
+    lookup = claimed.ambiguous and account.provider.capabilities.order_lookup
+    db.session.commit()  # the claim; no transaction (or pooled connection) is held during provider HTTP
+    try:
+        result = client.find_order(ctx) if lookup else None  # the last attempt may have created it
         if result is None:
             result = client.push_order(ctx)
     except pe.ProviderError as exc:
@@ -236,52 +269,12 @@ def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> s
 
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
     """Push several queued orders of one account: in one bulk request where the provider has
-    one (ShipStation createorders), else one by one. Same claims and outcomes as run_push."""
-    client = client_for(account)
+    one (ShipStation createorders; push_bulk), else one by one. Same claims and outcomes as run_push."""
     if not account.provider.capabilities.bulk_push:
         return {push_id: run_push(push_id) for push_id in push_ids}
-    outcomes: dict[int, str] = {}
-    prepared = []  # (push_id, ctx, {line: item_id})
-    for push_id in push_ids:
-        if not _claim(push_id):
-            outcomes[push_id] = "skipped"
-            continue
-        push = db.session.get(OrderPush, push_id)
-        activation = SiteActivation.query.filter_by(site_id=push.order.site_id, account_id=account.id).first()
-        eligibility = check(push.order)
-        if not eligibility.ok:
-            outcomes[push_id] = _back_to_waiting(push, eligibility.reasons)
-            continue
-        ctx = build_order_context(push.order, push, activation, eligibility.items)
-        try:
-            _require_settings(account, ctx)
-        except pe.ProviderConfigError as exc:
-            outcomes[push_id] = _failed_attempt(push_id, exc, client)
-            continue
-        prepared.append((push_id, ctx, {i.line_number: i.id for i in eligibility.items}))
-    db.session.commit()
-    if not prepared:
-        return outcomes
-    try:
-        results = client.push_orders_bulk([ctx for _, ctx, _ in prepared])
-    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
-        if isinstance(exc, OUR_INFRASTRUCTURE):
-            db.session.rollback()
-            raise
-        if not isinstance(exc, pe.ProviderError):
-            log.exception("bulk push crashed pushes=%s", [push_id for push_id, _, _ in prepared])
-            exc = pe.ProviderCrash.wrapping(exc)
-        for push_id, _, _ in prepared:
-            outcomes[push_id] = _failed_attempt(push_id, exc, client)
-            client.exchanges.clear()
-        return outcomes
-    for (push_id, ctx, item_ids), result in zip(prepared, results):
-        if isinstance(result, pe.ProviderError):
-            outcomes[push_id] = _failed_attempt(push_id, result, client)
-        else:
-            outcomes[push_id] = _record_success(push_id, result, item_ids, client)
-        client.exchanges.clear()  # recorded once, on the first order of the batch
-    return outcomes
+    from .push_bulk import push_chunk
+
+    return {push_id: o.outcome for push_id, o in push_chunk(push_ids, account, client_for(account)).items()}
 
 
 def may_have_reached(exc: pe.ProviderError, client) -> bool:
@@ -300,8 +293,11 @@ def _require_settings(account: ProviderAccount, ctx) -> None:
                                      field_errors={"": missing})
 
 
-def _back_to_waiting(push: OrderPush, reasons: list[str]) -> str:
-    push.state, push.reasons, push.lease_until = PUSH_WAITING, reasons, None
+def _back_to_waiting(push_id: int, reasons: list[str]) -> str:
+    """pushing → waiting (the order or its site stopped qualifying), committed with the claim."""
+    db.session.execute(update(OrderPush).where(OrderPush.id == push_id)
+                       .values(state=PUSH_WAITING, reasons=reasons, lease_until=None, updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
     db.session.commit()
     return "waiting"
 

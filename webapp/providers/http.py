@@ -33,11 +33,6 @@ USER_AGENT = "EmbeddedServicesHub/1.0 (+web-to-print integration)"
 BODY_LIMIT = 4000
 SENSITIVE_HEADERS = {"authorization", "x-oneflow-authorization", "x-hp-hmac-authentication", "x-api-key",
                      "cookie", "set-cookie", "proxy-authorization"}
-# Wait for the rate limiter in-process only briefly: at most this, and at most 5% of the
-# limit's window (a compressed test window must not turn every wait into a sleep). Beyond
-# it the call raises ProviderRateLimited and the job is rescheduled, freeing the worker.
-INLINE_WAIT_LIMIT = 3.0
-INLINE_WAIT_FRACTION = 0.05
 
 
 @dataclass
@@ -222,13 +217,16 @@ class ProviderHTTP:
     def _wait_for_slot(self) -> None:
         if self.limiter is None:
             return
-        inline_limit = min(INLINE_WAIT_LIMIT, self.limiter.rule.window_seconds * INLINE_WAIT_FRACTION)
+        inline_limit = self.limiter.inline_wait  # beyond it: ProviderRateLimited, the job is rescheduled
         while True:
             wait = self.limiter.try_acquire()
             if wait <= 0:
                 return
             if wait > inline_limit:
-                raise e.ProviderRateLimited(f"Rate limit reached; next slot in {wait:.0f}s.", retry_after=wait)
+                # Come back just before the turn (the rest is waited inline): RQ's scheduler
+                # releases a job up to a second after its time, and a late job leaves its slot idle.
+                raise e.ProviderRateLimited(f"Rate limit reached; next slot in {wait:.0f}s.",
+                                            retry_after=max(0.0, wait - inline_limit))
             time.sleep(wait)
 
     def request(self, method: str, path: str, *, json=None, data=None, params=None, headers=None,

@@ -10,6 +10,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+INLINE_WAIT_LIMIT = 3.0
+INLINE_WAIT_FRACTION = 0.05
+
+# KEYS: log, pause, promised. ARGV: window ms, limit, member, inline wait ms.
+# A full window answers with the wait. A wait the caller sleeps through inline is the oldest
+# slot's; a longer one is a *promise*: the caller is rescheduled (a push job, a sync slice),
+# so it is given its own turn after every caller promised before it — the slot that frees for
+# it — and that turn is remembered. Waiters rescheduled together thus come back one slot
+# apart instead of all at the first free slot (where all but one would be turned away
+# again). Admission looks at the log only: promises never let a request exceed the limit.
 _ACQUIRE = """
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then return pause end
@@ -18,13 +28,27 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+local wait = math.max(1, tonumber(oldest[2]) + window - now)
+if wait <= tonumber(ARGV[4]) then return wait end
+local times = {}
+for i, score in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')) do
+  if i % 2 == 0 then table.insert(times, tonumber(score)) end
+end
+for i, score in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')) do
+  if i % 2 == 0 then table.insert(times, tonumber(score)) end
+end
+table.sort(times)
+local turn = math.max(now + wait, times[#times - limit + 1] + window)
+redis.call('ZADD', KEYS[3], turn, ARGV[3])
+redis.call('PEXPIRE', KEYS[3], turn - now + window)
+return math.max(1, turn - now)
 """
 
 
@@ -39,13 +63,24 @@ class SharedRateLimiter:
         self.redis = redis
         self.log_key = f"ratelimit:{key}:log"
         self.pause_key = f"ratelimit:{key}:pause"
+        self.promised_key = f"ratelimit:{key}:promised"
         self.rule = rule
         self._script = redis.register_script(_ACQUIRE)
 
+    @property
+    def inline_wait(self) -> float:
+        """The longest wait a caller sleeps through in-process: at most 3 s, and at most 5% of
+        the window (a compressed test window must not turn every wait into a sleep). Beyond it
+        the caller is rescheduled (ProviderRateLimited), freeing its worker."""
+        return min(INLINE_WAIT_LIMIT, self.rule.window_seconds * INLINE_WAIT_FRACTION)
+
     def try_acquire(self) -> float:
-        """Take a slot now and return 0, or return the seconds to wait before trying again."""
-        wait_ms = self._script(keys=[self.log_key, self.pause_key],
-                               args=[int(self.rule.window_seconds * 1000), self.rule.limit, uuid.uuid4().hex])
+        """Take a slot now and return 0, or return the seconds to wait before trying again: a
+        wait up to ``inline_wait`` is the next free slot; a longer one is this caller's turn
+        behind the callers already rescheduled (see _ACQUIRE)."""
+        wait_ms = self._script(keys=[self.log_key, self.pause_key, self.promised_key],
+                               args=[int(self.rule.window_seconds * 1000), self.rule.limit, uuid.uuid4().hex,
+                                     int(self.inline_wait * 1000)])
         return int(wait_ms) / 1000.0
 
     def pause(self, seconds: float) -> None:

@@ -1,0 +1,247 @@
+"""Bulk push: a chunk of orders of one account in one provider request (ShipStation
+``createorders``), with the same state machine as one push (push.py) done set-based.
+
+A chunk costs a fixed number of statements whatever its size: queue and claim in one
+conditional UPDATE each (``… RETURNING id``: only the rows this call moved are pushed), the
+chunk's orders, items, files, activations and context data in batch loads, one commit before
+the request; then every success in one commit (executemany UPDATE/INSERT). Orders the provider
+refused, and a request that failed as a whole, take push.py's per-push path (rare, and they
+need its retry/backoff bookkeeping). State changes of a chunk go through the ``_to_*``
+functions below, one set-based call each.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, case, or_, select, update
+
+from ..extensions import db
+from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
+                      OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
+from ..providers import errors as pe
+from . import push as p
+from .accounts import record_exchanges
+from .context import ContextLoader, build_order_context, item_external_number
+from .eligibility import check
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What happened to one push of the chunk, with what a run log line says about it."""
+
+    outcome: str  # pushed | retrying | failed | waiting | skipped
+    order_id: int | None = None
+    number: str = ""
+    external_number: str | None = None
+    errors: list[str] = field(default_factory=list)
+    error_kind: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+# ---- state changes of a chunk (one statement each) ----------------------------------------
+
+def queue_orders(orders: list[Order], account: ProviderAccount) -> dict[int, int]:
+    """Every order's push row (created where missing: one INSERT) moved to queued from
+    waiting or failed (one conditional UPDATE; a new request starts a new count of attempts).
+    Returns {order id: push id} of the rows this call queued; not committed."""
+    if not orders:
+        return {}
+    ids = [o.id for o in orders]
+    have = set(db.session.scalars(select(OrderPush.order_id).where(OrderPush.account_id == account.id,
+                                                                 OrderPush.order_id.in_(ids))))
+    now = utcnow()
+    new = [{"order_id": o.id, "account_id": account.id, "state": PUSH_WAITING, "reasons": [], "errors": [],
+            "attempts": 0, "idempotency_key": p.idempotency_key(o, account),
+            "reference": p.order_reference(o, account), "ambiguous": False, "checkpoint": {},
+            "created_at": now, "updated_at": now} for o in orders if o.id not in have]
+    if new:
+        db.session.execute(OrderPush.__table__.insert(), new)
+    rows = db.session.execute(
+        update(OrderPush).where(OrderPush.account_id == account.id, OrderPush.order_id.in_(ids),
+                                OrderPush.state.in_((PUSH_WAITING, PUSH_FAILED)))
+        .values(state=PUSH_QUEUED, queued_at=now, next_attempt_at=None, reasons=[], attempts=0, updated_at=now)
+        .returning(OrderPush.order_id, OrderPush.id)
+        .execution_options(synchronize_session=False)).all()
+    return {row.order_id: row.id for row in rows}
+
+
+def _to_pushing(push_ids: list[int]) -> set[int]:
+    """push._claim for many rows: queued (or pushing under an expired lease) → pushing."""
+    now = utcnow()
+    rows = db.session.execute(
+        update(OrderPush)
+        .where(OrderPush.id.in_(push_ids),
+               or_(OrderPush.state == PUSH_QUEUED,
+                   (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now)))
+        .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + p._lease(), updated_at=now,
+                ambiguous=case((OrderPush.state == PUSH_PUSHING, True), else_=OrderPush.ambiguous))
+        .returning(OrderPush.id)
+        .execution_options(synchronize_session=False)).all()
+    return {row.id for row in rows}
+
+
+def _to_waiting(waiting: dict[int, list[str]]) -> None:
+    """push._back_to_waiting for many rows (their order or site stopped qualifying)."""
+    if waiting:
+        db.session.execute(
+            update(OrderPush.__table__).where(OrderPush.__table__.c.id == bindparam("b_id"))
+            .values(state=PUSH_WAITING, reasons=bindparam("b_reasons"), lease_until=None, updated_at=utcnow()),
+            [{"b_id": push_id, "b_reasons": reasons} for push_id, reasons in waiting.items()])
+
+
+@dataclass
+class _Claimed:
+    """What recording a result needs of a claimed row, read before the commit expires it."""
+
+    id: int
+    order_id: int
+    attempts: int
+    reference: str
+    item_pushes: dict[int, int]  # item id → its ItemPush id (a re-push updates them)
+    item_ids: dict[int, int]  # line number → item id
+
+
+def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_name: str, client) -> None:
+    """push._succeeded for many rows: push rows, item rows, History and the request's
+    exchange (recorded once, on the chunk's first order) in a few executemany statements."""
+    now = utcnow()
+    t, it = OrderPush.__table__, ItemPush.__table__
+    pushes, new_items, old_items, events = [], [], [], []
+    for push, result in done:
+        item_ids = push.item_ids
+        external_number = p._fit(result.external_number, 200)
+        pushes.append({"b_id": push.id, "external_id": p._fit(result.external_id, 200),
+                       "external_number": external_number,
+                       "external_status": p._fit(result.external_status, 100) or None})
+        existing = push.item_pushes
+        for item_result in result.items:
+            item_id = item_ids.get(item_result.line_number)
+            if item_id is None:
+                continue
+            values = {
+                "external_id": p._fit(item_result.external_id, 200),
+                "external_number": p._fit(item_result.external_number
+                                          or item_external_number(push, item_result.line_number), 120),
+                "external_status": p._fit(item_result.external_status, 100) or None,
+                "external_order_id": p._fit(item_result.external_order_id, 100) or None, "pushed_at": now}
+            if item_id in existing:
+                old_items.append({"b_id": existing[item_id], **values})
+            else:
+                new_items.append({"push_id": push.id, "item_id": item_id, **values})
+        events.append({"order_id": push.order_id, "item_id": None, "actor": "Embedded Services", "kind": "pushed",
+                       "detail": f"Pushed to {account_name} as {external_number or result.external_id} "
+                                 f"(attempt {push.attempts})."[:1000], "created_at": now})
+    db.session.execute(update(t).where(t.c.id == bindparam("b_id")).values(
+        state=PUSH_PUSHED, pushed_at=now, errors=[], error_kind=None, ambiguous=False, lease_until=None,
+        next_attempt_at=None, updated_at=now), pushes)
+    if new_items:
+        db.session.execute(it.insert(), new_items)
+    if old_items:
+        db.session.execute(update(it).where(it.c.id == bindparam("b_id")), old_items)
+    db.session.execute(OrderEvent.__table__.insert(), events)
+    record_exchanges(account_id, "order", done[0][0].order_id, client.exchanges)
+    client.exchanges.clear()
+
+
+# ---- the chunk ----------------------------------------------------------------------------
+
+def push_chunk(push_ids: list[int], account: ProviderAccount, client,
+               orders: dict[int, Order] | None = None) -> dict[int, Outcome]:
+    """Claim, build and push a chunk of this account's queued pushes in one bulk request.
+    ``orders``: the chunk's orders already loaded (with items and files) by the caller."""
+    outcomes: dict[int, Outcome] = {push_id: Outcome("skipped") for push_id in push_ids}
+    claimed = _to_pushing(push_ids) if push_ids else set()
+    if not claimed:
+        db.session.commit()
+        return outcomes
+    account_id, account_name = account.id, account.name  # the commits below expire the account
+    pushes = db.session.scalars(select(OrderPush).where(OrderPush.id.in_(claimed)).order_by(OrderPush.id)
+                                .execution_options(populate_existing=True)).all()  # as claimed
+    orders = dict(orders or {})
+    missing = [push.order_id for push in pushes if push.order_id not in orders]
+    if missing:
+        orders.update((o.id, o) for o in Order.query.filter(Order.id.in_(missing)))
+    rows = [(push, orders[push.order_id]) for push in pushes]
+    activations = {a.site_id: a for a in SiteActivation.query.filter(
+        SiteActivation.account_id == account_id, SiteActivation.site_id.in_({o.site_id for o in orders.values()}))}
+    waiting: dict[int, list[str]] = {}
+    ready = []  # (push, order, activation, eligibility)
+    for push, order in rows:
+        outcomes[push.id] = Outcome("skipped", order.id, order.number)
+        activation = activations.get(order.site_id)
+        if activation is None or not (activation.enabled and activation.is_live):
+            waiting[push.id] = ["The site is no longer live for this account."]
+            continue
+        eligibility = check(order)
+        if not eligibility.ok:
+            waiting[push.id] = eligibility.reasons
+            continue
+        ready.append((push, order, activation, eligibility))
+    loaded = ContextLoader(account_id, [(order, e.items) for _, order, _, e in ready])
+    prepared, config_errors = [], []  # (claimed row, ctx) / (push id, error)
+    for push, order, activation, eligibility in ready:
+        ctx = build_order_context(order, push, activation, eligibility.items, loaded)
+        try:
+            p._require_settings(account, ctx)
+        except pe.ProviderConfigError as exc:
+            config_errors.append((push.id, exc))
+            continue
+        prepared.append((_Claimed(push.id, push.order_id, push.attempts, push.reference,
+                                  {ip.item_id: ip.id for ip in push.items},
+                                  {i.line_number: i.id for i in eligibility.items}), ctx))
+    _to_waiting(waiting)
+    for push_id in waiting:
+        outcomes[push_id].outcome = "waiting"
+    db.session.commit()  # claims and waiting rows together; no transaction is held during the request
+    for push_id, exc in config_errors:
+        _per_push(outcomes, push_id, p._failed_attempt(push_id, exc, client))
+    if not prepared:
+        return outcomes
+    try:
+        results = client.push_orders_bulk([ctx for _, ctx in prepared])
+    except p.OUR_INFRASTRUCTURE:
+        db.session.rollback()
+        raise
+    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
+        if not isinstance(exc, pe.ProviderError):
+            log.exception("bulk push crashed pushes=%s", [push.id for push, _ in prepared])
+            exc = pe.ProviderCrash.wrapping(exc)
+        for push, _ in prepared:
+            _per_push(outcomes, push.id, p._failed_attempt(push.id, exc, client))
+            client.exchanges.clear()
+        return outcomes
+    done, refused = [], []
+    for (push, _), result in zip(prepared, results):
+        (refused if isinstance(result, pe.ProviderError) else done).append((push, result))
+    if done:
+        try:
+            _to_pushed(done, account_id, account_name, client)
+            db.session.commit()
+        except p.OUR_INFRASTRUCTURE:
+            db.session.rollback()
+            raise  # leases expire and recovery re-queues them (up to the cap)
+        except Exception as exc:  # an answer our code cannot store: a crashed attempt for these orders
+            log.exception("bulk push results could not be recorded")
+            refused += [(push, pe.ProviderCrash.wrapping(exc)) for push, _ in done]
+            done = []
+        for push, result in done:
+            outcome = outcomes[push.id]
+            outcome.outcome, outcome.external_number = "pushed", p._fit(result.external_number, 200)
+        if done:
+            log.info("bulk push ok account=%s pushed=%s", account_id, len(done))
+    for push, error in refused:
+        _per_push(outcomes, push.id, p._failed_attempt(push.id, error, client))
+        client.exchanges.clear()
+    return outcomes
+
+
+def _per_push(outcomes: dict[int, Outcome], push_id: int, outcome: str) -> None:
+    """An outcome recorded by push.py's one-push path (a refused order, a failed request)."""
+    push = db.session.get(OrderPush, push_id)
+    entry = outcomes[push_id]
+    entry.outcome, entry.errors, entry.error_kind = outcome, list(push.errors or []), push.error_kind
+    entry.next_attempt_at, entry.external_number = push.next_attempt_at, push.external_number
