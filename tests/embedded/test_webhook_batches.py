@@ -99,9 +99,9 @@ def test_a_crash_mid_batch_applies_nothing_and_the_lease_brings_the_events_back(
 
 def test_one_failing_event_does_not_hold_back_its_batch(factory, make_shipstation_account, run_worker, client):
     account, sim, orders = _shipped_orders(factory, make_shipstation_account, run_worker, client, 3)
-    sim.faults(fail_next=[{"status": 503}])         # the first fetch: a transient error
+    sim.faults(fail_next=[{"status": 503}])         # one fetch (they run side by side): a transient error
     assert processing.drain() == {"retrying": 1, "processed": 2}
-    assert _shipped(orders) == [None, "1ZBATCH1", "1ZBATCH2"]
+    assert _shipped(orders).count(None) == 1
     waiting = WebhookEvent.query.filter_by(state="received").one()
     assert waiting.error and waiting.due_at is not None and waiting.attempts == 1
     assert processing.claim() == []                 # its backoff is not over: not claimed again yet

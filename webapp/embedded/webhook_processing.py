@@ -18,7 +18,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from queue import SimpleQueue
+
+from flask import current_app
 
 from redis.exceptions import RedisError
 from sqlalchemy import or_, select, update
@@ -35,6 +39,7 @@ MAX_ATTEMPTS = 5
 BATCH = 50                 # events claimed (and applied) together
 DRAIN_SECONDS = 10         # a drain job hands over to a fresh job after this: pushes get their turn
 LEASE_SECONDS = 180        # a claim's lease; longer than the drain job's timeout (jobs.py)
+FETCH_THREADS = 4          # resource fetches in flight per drain job
 
 
 def claim(limit: int = BATCH, event_id: int | None = None) -> list[int]:
@@ -125,18 +130,10 @@ def _process_account(account_id: int, rows) -> dict[int, str]:
     rows = [row for row in rows if row.attempts <= MAX_ATTEMPTS]
     if account is None or not rows:
         return outcomes
-    client = client_for(account)
-    fetched: dict[str, object] = {}   # one fetch per distinct payload (same resource: fetched once)
+    fetched, exchanges = _fetch_all(account, list(dict.fromkeys(row.payload for row in rows)))
     good: list = []
     retry_delays = []
     for row in rows:
-        if row.payload not in fetched:
-            try:
-                fetched[row.payload] = list(client.process_webhook(row.payload.encode()))
-            except Exception as exc:  # noqa: BLE001 — a provider error or bug fails this event only
-                if not isinstance(exc, ProviderError):
-                    log.exception("webhook processing crashed event=%s", row.id)
-                fetched[row.payload] = exc
         result = fetched[row.payload]
         if isinstance(result, Exception):
             outcome, delay = _failure(row, result)
@@ -147,16 +144,51 @@ def _process_account(account_id: int, rows) -> dict[int, str]:
             good.append((row.id, result))
     if good:
         outcomes.update(_apply(account, good))
-    if client.exchanges:
+    if exchanges:
         from .accounts import record_exchanges
 
-        record_exchanges(account.id, "account", account.id, client.exchanges)
+        record_exchanges(account.id, "account", account.id, exchanges)
         db.session.commit()
     if retry_delays:
         from .jobs import drain_webhooks_job
 
         _redis_call(lambda redis: drain_webhooks_job.enqueue(delay=min(retry_delays)))
     return outcomes
+
+
+def _fetch_all(account, payloads: list[str]) -> tuple[dict[str, object], list]:
+    """{payload: its updates, or the exception that stopped it} — each distinct payload (so each
+    resource) fetched once, FETCH_THREADS at a time: a fetch is mostly waiting for the provider.
+    Each thread uses a client of its own (a client's HTTP session and auth are not shared)."""
+    app = current_app._get_current_object()
+    clients = [client_for(account) for _ in range(max(1, min(FETCH_THREADS, len(payloads))))]
+    if len(clients) == 1:
+        results = {payload: _fetch_one(clients[0], payload) for payload in payloads}
+    else:
+        idle: SimpleQueue = SimpleQueue()
+        for client in clients:
+            idle.put(client)
+
+        def fetch(payload: str):
+            client = idle.get()
+            try:
+                with app.app_context():  # metrics and config are read through the app
+                    return payload, _fetch_one(client, payload)
+            finally:
+                idle.put(client)
+
+        with ThreadPoolExecutor(len(clients), thread_name_prefix="webhook-fetch") as pool:
+            results = dict(pool.map(fetch, payloads))
+    return results, [x for client in clients for x in client.exchanges]
+
+
+def _fetch_one(client, payload: str):
+    try:
+        return list(client.process_webhook(payload.encode()))
+    except Exception as exc:  # noqa: BLE001 — a provider error or bug fails this event only
+        if not isinstance(exc, ProviderError):
+            log.exception("webhook processing crashed (provider code)")
+        return exc
 
 
 def _apply(account, good: list) -> dict[int, str]:
