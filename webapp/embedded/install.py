@@ -23,6 +23,10 @@ def enabled_providers() -> dict:
 
 
 def is_enabled(key: str) -> bool:
+    # The install's configuration answers without a query (every webhook asks).
+    configured = current_app.config.get("EMBEDDED_PROVIDERS") or []
+    if key in all_providers() and (key in configured or "all" in configured):
+        return True
     return key in enabled_provider_keys()
 
 

@@ -102,12 +102,23 @@ def subscribe_webhook_job(account_id: int) -> None:
 
 # ---- webhooks -----------------------------------------------------------------------------
 
-@job(queue=WEBHOOKS, timeout=300, result_ttl=600, failure_ttl=7 * DAY, id_prefix="webhook",
+# Timeouts stay below webhook_processing.LEASE_SECONDS: a job is killed before its claim expires.
+
+@job(queue=WEBHOOKS, timeout=120, result_ttl=600, failure_ttl=7 * DAY, id_prefix="webhook",
      description="process webhook (event #{0})")
 def process_webhook_job(event_id: int) -> str:
     from .webhooks import process
 
     return process(event_id)
+
+
+@job(queue=WEBHOOKS, timeout=120, result_ttl=300, failure_ttl=7 * DAY, description="process stored webhook events")
+def drain_webhooks_job() -> dict:
+    """Claims and processes due events in batches (webhook_processing.drain); intake queues one
+    at a time through the drain signal (webhooks.signal_drain), never one job per event."""
+    from .webhook_processing import drain
+
+    return drain()
 
 
 # ---- sync ---------------------------------------------------------------------------------

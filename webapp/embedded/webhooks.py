@@ -5,29 +5,28 @@ import codecs
 import hmac
 import json
 import logging
+import os
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Text, bindparam, select, text, type_coerce
 from sqlalchemy.orm import noload
 from werkzeug.http import parse_options_header
 
 from ..extensions import db
-from ..models import ProviderAccount, WebhookEvent, utcnow
+from ..models import ProviderAccount, utcnow
+from ..models.base import UTCDateTime
+from ..ops.counters import WEBHOOKS as WEBHOOK_METRIC
+from ..ops.counters import record_webhook
 from ..providers.base import WebhookAuthError
-from ..providers.errors import ProviderError
+from ..providers.registry import all_providers
 from . import install
 from .clients import client_for
-from .jobs import process_webhook_job
-from .status_sync import apply_updates
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
-MAX_ATTEMPTS = 5
 
 
 @dataclass
@@ -37,24 +36,50 @@ class Intake:
     event_id: int | None = None
 
 
-def _account_for(provider_key: str, token: str) -> ProviderAccount | None:
+def _account_row(conn, token: str):
+    """(id, provider_key, webhook_token, credentials as stored, settings) of the account the URL
+    names: one narrow row, no ORM object, no decryption (see bench/RESULTS.md, webhook intake)."""
     if not token or len(token) > 64:
         return None
-    # noload: the intake needs the account row only, not its site activations (one query less
-    # on every webhook — see bench/RESULTS.md, webhook intake).
-    account = ProviderAccount.query.options(noload(ProviderAccount.activations)).filter_by(webhook_token=token).first()
+    return conn.execute(_ACCOUNT_BY_TOKEN, {"token": token}).first()
+
+
+_ACCOUNT_BY_TOKEN = (select(ProviderAccount.id, ProviderAccount.provider_key, ProviderAccount.webhook_token,
+                            type_coerce(ProviderAccount.credentials, Text).label("sealed"), ProviderAccount.settings)
+                     .where(ProviderAccount.webhook_token == bindparam("token")))
+
+
+def _intake_client(row):
+    """The account's client for verify/parse, kept per process while its stored credentials and
+    settings are unchanged (building one decrypts the credentials and sets up an HTTP session:
+    most of an intake's CPU before). Only used to verify and parse — it never sends a request."""
+    cache = current_app.extensions.setdefault("webhook_intake_clients", {})
+    key = (os.getpid(), row.id, row.provider_key, row.sealed, json.dumps(row.settings, sort_keys=True, default=str))
+    client = cache.get(key)
+    if client is None:
+        account = db.session.get(ProviderAccount, row.id, options=[noload(ProviderAccount.activations)])
+        if account is None:
+            return None
+        if len(cache) >= 256:  # bounded: stale versions of edited accounts fall out
+            cache.clear()
+        client = cache[key] = client_for(account)
+    return client
+
+
+def _intake_for(conn, provider_key: str, token: str):
+    row = _account_row(conn, token)
     # Constant-time compare of what the lookup matched, and the provider must match the URL.
-    if account is None or not hmac.compare_digest(account.webhook_token, token) or account.provider_key != provider_key:
-        return None
-    if not install.is_enabled(provider_key) or not account.provider.capabilities.status_webhook:
-        return None
-    return account
+    if row is None or not hmac.compare_digest(row.webhook_token, token) or row.provider_key != provider_key:
+        return None, None
+    provider = all_providers().get(provider_key)
+    if provider is None or not provider.capabilities.status_webhook or not install.is_enabled(provider_key):
+        return None, None
+    client = _intake_client(row)
+    return (row, client) if client is not None else (None, None)
 
 
 def reply(provider_key: str, intake: "Intake") -> tuple[str, str]:
     """Our answer's body and content type, in the provider's expected format."""
-    from ..providers.registry import all_providers
-
     provider = all_providers().get(provider_key)
     if provider is None:
         return json.dumps({"status": intake.message}), "application/json"
@@ -62,45 +87,101 @@ def reply(provider_key: str, intake: "Intake") -> tuple[str, str]:
 
 
 def receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake:
-    account = _account_for(provider_key, token)
-    if account is None:
+    """Only what must happen before answering: find the account, verify, store once, signal a
+    drain (and count the outcome: same Redis round trip). Processing — fetching the resource,
+    applying it — is a batch job's (webhook_processing)."""
+    intake = _receive(provider_key, token, headers, body)
+    # The metric label is a known provider key, never whatever the URL said (bounded series).
+    label = provider_key if provider_key in all_providers() else "unknown"
+    try:
+        if intake.status == 202 and signal_drain(metric=(label, "202")):
+            return intake
+    except RedisError:
+        # The event is stored (a redelivery would be a "duplicate"), so accept it: maintenance
+        # queues events left "received" once the queue is back (recover_stale_events).
+        log.exception("webhook stored but not queued event=%s (queue unavailable)", intake.event_id)
+    if intake.status != 202:
+        record_webhook(label, str(intake.status))
+    return intake
+
+
+def _receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intake:
+    # Core on one pooled connection, not the ORM session: the session's per-statement machinery
+    # was the largest CPU share of an intake (bench/RESULTS.md, webhook intake).
+    with db.engine.connect() as conn:
+        return _receive_on(conn, provider_key, token, headers, body)
+
+
+def _receive_on(conn, provider_key: str, token: str, headers: dict, body: bytes) -> Intake:
+    row, client = _intake_for(conn, provider_key, token)
+    if row is None:
         log.warning("webhook unknown provider=%s", provider_key)
         return Intake(404, "unknown webhook")
-    client = client_for(account)
     try:
-        client.verify_webhook(headers, body, account.webhook_token)
+        client.verify_webhook(headers, body, row.webhook_token)
     except WebhookAuthError as exc:
-        log.warning("webhook rejected account=%s reason=%s", account.id, exc)
+        log.warning("webhook rejected account=%s reason=%s", row.id, exc)
         return Intake(401, "not authenticated")
     try:
         body = as_utf8(headers, body)
     except UnsupportedCharset as exc:
-        log.warning("webhook refused account=%s reason=%s", account.id, exc)
+        log.warning("webhook refused account=%s reason=%s", row.id, exc)
         return Intake(415, str(exc))
     try:
         envelope = client.parse_webhook(headers, body)
     except (ValueError, RecursionError) as exc:  # RecursionError: a provider parser without a depth bound
-        log.warning("webhook malformed account=%s reason=%s", account.id, exc)
+        log.warning("webhook malformed account=%s reason=%s", row.id, exc)
         return Intake(400, f"malformed webhook: {exc}")
-    event = WebhookEvent(account_id=account.id, dedupe_key=str(envelope.dedupe_key)[:128],
-                         event_type=str(envelope.event_type or "")[:100],
-                         payload=body.decode("utf-8", "replace").replace("\x00", "\ufffd"))  # PostgreSQL text: no NUL
-    db.session.add(event)
-    try:
-        db.session.flush()
-        event_id = event.id  # read before the commit expires it (no reload query)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        log.info("webhook duplicate account=%s key=%s", account.id, envelope.dedupe_key[:16])
+    event_id = _store_once(conn, row.id, envelope, body)
+    if event_id is None:
+        log.info("webhook duplicate account=%s key=%s", row.id, envelope.dedupe_key[:16])
         return Intake(200, "duplicate ignored")
-    try:
-        process_webhook_job.enqueue(event_id)
-    except RedisError:
-        # The event is stored (a redelivery would be a "duplicate"), so accept it: maintenance
-        # queues events left "received" once the queue is back (recover_stale_events).
-        log.exception("webhook stored but not queued event=%s (queue unavailable)", event_id)
     return Intake(202, "accepted", event_id)
+
+
+def _store_once(conn, account_id: int, envelope, body: bytes) -> int | None:
+    """INSERT … ON CONFLICT (account, provider's event key) DO NOTHING RETURNING id: the new
+    event's id, or None for a redelivery — one statement, no exception path, one commit."""
+    event_id = conn.execute(_INSERT_ONCE, {
+        "account_id": account_id, "dedupe_key": str(envelope.dedupe_key)[:128],
+        "event_type": str(envelope.event_type or "")[:100],
+        "payload": body.decode("utf-8", "replace").replace("\x00", "\ufffd"),  # PostgreSQL text: no NUL
+        "received_at": utcnow(),
+    }).scalar()
+    conn.commit()
+    return event_id
+
+
+# The same SQL on SQLite (≥ 3.35) and PostgreSQL. Plain text, so nothing is compiled per request
+# (the dialects' ORM insert().on_conflict_do_nothing() was compiled again on every webhook).
+_INSERT_ONCE = text(
+    "INSERT INTO webhook_events (account_id, dedupe_key, event_type, payload, state, attempts, received_at) "
+    "VALUES (:account_id, :dedupe_key, :event_type, :payload, 'received', 0, :received_at) "
+    "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"
+).bindparams(bindparam("received_at", type_=UTCDateTime()))
+
+
+# ---- the drain signal: one job drains many events -------------------------------------------
+# "A drain job is queued and has not started looking yet." Intake sets it (SET NX, one round trip)
+# and queues a drain job only when it was not set; a drain job clears it *before* it claims, so an
+# event committed while the flag was set is seen by the job that clears it next.
+DRAIN_FLAG = "webhooks:drain-queued"
+DRAIN_FLAG_TTL = 60  # a lost job (Redis restarted) stops blocking new ones after this
+
+
+def signal_drain(metric: tuple[str, str] | None = None) -> bool:
+    """Make sure a drain job will look at the events stored so far; True once Redis answered.
+    ``metric`` (provider, outcome) is counted in the same round trip (intake's only one)."""
+    from ..queue import get_redis
+    from .jobs import drain_webhooks_job
+
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.set(DRAIN_FLAG, b"1", nx=True, ex=DRAIN_FLAG_TTL)
+    if metric:
+        pipe.hincrby(WEBHOOK_METRIC, "|".join(metric), 1)
+    if pipe.execute()[0]:
+        drain_webhooks_job.enqueue()
+    return True
 
 
 class UnsupportedCharset(ValueError):
@@ -140,58 +221,16 @@ def _header(headers: dict, name: str) -> str:
 
 
 def process(event_id: int) -> str:
-    claimed = db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id,
-                                                            WebhookEvent.state == "received")
-                                 .values(state="processing", attempts=WebhookEvent.attempts + 1))
-    db.session.commit()
-    if claimed.rowcount != 1:
-        return "skipped"  # processed already (a replayed job) or being processed
-    event = db.session.get(WebhookEvent, event_id)
-    account = db.session.get(ProviderAccount, event.account_id)
-    client = client_for(account)
-    try:
-        changed, unchanged = apply_updates(account, client.process_webhook(event.payload.encode()))
-    except ProviderError as exc:
-        db.session.rollback()
-        event = db.session.get(WebhookEvent, event_id)
-        if exc.transient and event.attempts < MAX_ATTEMPTS:
-            event.state, event.error = "received", " ".join(exc.messages())[:1000]
-            db.session.commit()
-            process_webhook_job.enqueue(event_id, delay=exc.retry_after or 10 * event.attempts)
-            return "retrying"
-        event.state, event.error = "failed", " ".join(exc.messages())[:1000]
-        db.session.commit()
-        return "failed"
-    except Exception as exc:  # a provider bug or an odd stored payload must not leave it "processing"
-        log.exception("webhook processing crashed event=%s", event_id)
-        db.session.rollback()
-        event = db.session.get(WebhookEvent, event_id)
-        event.state, event.error = "failed", f"Unexpected error: {type(exc).__name__}: {exc}"[:1000]
-        db.session.commit()
-        return "failed"
-    event.state, event.processed_at, event.error = "processed", utcnow(), None
-    from .accounts import record_exchanges
-    record_exchanges(account.id, "account", account.id, client.exchanges)
-    db.session.commit()
-    log.info("webhook processed event=%s changed=%s unchanged=%s", event_id, changed, unchanged)
-    return "processed"
+    """Process one stored event now (the per-event job; tests). Same claim and batch path."""
+    from .webhook_processing import process_one
+
+    return process_one(event_id)
 
 
 def recover_stale_events() -> int:
-    """Queue again the events left "received" whose job was lost (the queue was down at
-    intake, or Redis lost a scheduled retry). Older retries wait longer before recovery;
-    processing claims the event atomically, so a second job is harmless."""
-    stale = timedelta(seconds=current_app.config["WEBHOOK_STALE_SECONDS"])
-    now = utcnow()
-    rows = (WebhookEvent.query.filter(WebhookEvent.state == "received", WebhookEvent.received_at < now - stale)
-            .with_entities(WebhookEvent.id, WebhookEvent.received_at, WebhookEvent.attempts)
-            .order_by(WebhookEvent.id).limit(500).all())
-    ids = [row.id for row in rows if row.received_at < now - stale * (1 + row.attempts)]
-    for event_id in ids:
-        process_webhook_job.enqueue(event_id)
-    if ids:
-        log.warning("re-queued %s webhook events", len(ids))
-    return len(ids)
+    from .webhook_processing import recover_stale
+
+    return recover_stale()
 
 
 def webhook_url(account: ProviderAccount, request_base: str = "") -> str:

@@ -278,14 +278,19 @@ class WebhookEvent(db.Model):
     """A received provider webhook, stored before it is processed (exactly once)."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (db.UniqueConstraint("account_id", "dedupe_key"),)
+    __table_args__ = (db.UniqueConstraint("account_id", "dedupe_key"),
+                      db.Index("ix_webhook_events_state_id", "state", "id"))  # batch claims: oldest received first
     id = db.Column(db.Integer, primary_key=True)
     account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
     dedupe_key = db.Column(db.String(128), nullable=False)
     event_type = db.Column(db.String(100), nullable=False, default="")
     payload = db.Column(db.Text, nullable=False)
-    state = db.Column(db.String(10), nullable=False, default="received")  # received | processed | failed
+    # received -> processing (claimed) -> processed | failed; a transient failure goes back to received
+    state = db.Column(db.String(10), nullable=False, default="received")
     error = db.Column(db.String(1000), nullable=True)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     received_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     processed_at = db.Column(UTCDateTime, nullable=True)
+    # received: not to be claimed before (a retry's backoff); processing: the claim's lease end
+    # (past it, the worker is presumed dead and the event is received again).
+    due_at = db.Column(UTCDateTime, nullable=True)
