@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import PUSH_FAILED, PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
+from . import push_summary
 from .eligibility import check
 
 LOOKBACK = timedelta(days=30)
@@ -67,6 +68,7 @@ def _push_chunk(ctx, account, orders: list[Order]):
         else:
             ctx.count("skipped")
             ctx.log(f"Order {order.number} skipped: a push is already {push.state}.", order_id=order.id)
+    push_summary.refresh(o.id for o in orders)  # queued (in flight) before the provider is called
     if not to_push:
         return None
     ctx.beat()  # queued before the provider is called
