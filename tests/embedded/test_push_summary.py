@@ -127,3 +127,17 @@ def test_the_filter_ignores_an_unknown_value_with_a_message(app_ctx, factory, cl
     response = client.get("/orders?push=bogus")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and order.number in page and "Some filters were not applied" in page
+
+
+def test_maintenance_puts_a_stale_in_flight_summary_right(app_ctx, factory, make_shipstation_account):
+    from webapp.embedded.maintenance import run_maintenance
+
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    order = factory.order(site, paid=True, items=[READY])
+    db.session.add(OrderPush(order_id=order.id, account_id=account.id, state="pushed", idempotency_key="k",
+                             reference="r"))
+    Order.query.filter_by(id=order.id).update({"push_state": "in_flight"})  # as a lost race leaves it
+    db.session.commit()
+    assert run_maintenance()["push_summaries"] == 1
+    assert state(order) == "pushed"

@@ -109,6 +109,16 @@ def refresh_sites(site_ids: Iterable[int]) -> int:
     return _update(Order.site_id.in_(ids)) if ids else 0
 
 
+def reconcile_in_flight() -> int:
+    """Run by maintenance: recompute the orders summarised "in flight" (few, and indexed).
+    Two pushes of one order (two accounts) finishing at the same moment each recompute from
+    a snapshot that may miss the other's outcome on PostgreSQL; the order is then left "in
+    flight" until this pass puts it right."""
+    changed = _update(Order.push_state == IN_FLIGHT)
+    db.session.commit()
+    return changed
+
+
 def refresh_and_commit(order_ids: Iterable[int]) -> None:
     refresh(order_ids)
     db.session.commit()
