@@ -141,3 +141,26 @@ def test_maintenance_puts_a_stale_in_flight_summary_right(app_ctx, factory, make
     db.session.commit()
     assert run_maintenance()["push_summaries"] == 1
     assert state(order) == "pushed"
+
+
+def test_cli_lists_orders_by_push_state_like_the_lists(app, app_ctx, factory, make_shipstation_account):
+    import json
+
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    waiting = factory.order(site, paid=False, items=[READY])
+    failed = factory.order(site, paid=True, items=[READY])
+    db.session.add(OrderPush(order_id=failed.id, account_id=account.id, state="failed", idempotency_key="k",
+                             reference="r", errors=["Ship-to country ZZ is not valid."]))
+    db.session.flush()
+    push_summary.refresh([waiting.id, failed.id])
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["orders", "list", "--push", "failed", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [o["number"] for o in report["orders"]] == [failed.number] and report["total"] == 1
+    assert report["orders"][0]["accounts"][0]["why"] == "Ship-to country ZZ is not valid."
+    text = runner.invoke(args=["orders", "list", "--site", site.slug, "--push", "waiting"]).output
+    assert waiting.number in text and "not marked as paid" in text and failed.number not in text
+    assert runner.invoke(args=["orders", "list", "--push", "bogus"]).exit_code == 2
