@@ -26,6 +26,39 @@ def import_orders(path: str) -> None:
         sys.exit(1)
 
 
+@orders_cli.command("list")
+@click.option("--site", "site_slug", help="one site (slug); default every site")
+@click.option("--push", "push_state", type=click.Choice(["failed", "waiting", "in_flight", "pushed", "none"]),
+              help="Embedded Services state, as the orders lists' filter")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def list_orders(site_slug, push_state, limit, as_json) -> None:
+    """Newest orders with their Embedded Services state per live account (the lists' column)."""
+    from .embedded.push_view import list_cells
+    from .models import Site
+    from .storefront import queries
+
+    site_ids = [i for (i,) in Site.query.with_entities(Site.id)]
+    site = Site.query.filter_by(slug=site_slug).first() if site_slug else None
+    if site_slug and site is None:
+        raise click.ClickException(f"Unknown site {site_slug!r}.")
+    page = queries.orders_page(queries.OrderFilter(site_ids=site_ids, site_id=site.id if site else None,
+                                                   push_state=push_state), 1, per_page=limit)
+    cells = list_cells(page.items)
+    rows = [{"number": o.number, "site": o.site.slug, "status": o.status, "push_state": o.push_state,
+             "accounts": [{"account": c.account_name, "state": c.state, "external_status": c.external_status,
+                           "why": c.why} for c in cells.get(o.id, [])]} for o in page.items]
+    if as_json:
+        click.echo(json.dumps({"total": page.total, "estimated": page.estimated, "orders": rows}, indent=2))
+        return
+    click.echo(f"{'about ' if page.estimated else ''}{page.total} orders; showing {len(rows)}")
+    for row in rows:
+        detail = "; ".join(f"{a['account']}: {a['state']}" + (f" ({a['external_status']})" if a["external_status"] else "")
+                           + (f" - {a['why']}" if a["why"] else "") for a in row["accounts"])
+        click.echo(f"{row['number']} [{row['site']}] {row['status']} · {row['push_state']}"
+                   + (f" · {detail}" if detail else ""))
+
+
 def register_cli(app: Flask) -> None:
     from .embedded.cli import embedded_cli
 

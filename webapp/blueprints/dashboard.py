@@ -20,6 +20,13 @@ def index():
         db.session.query(Order.status, func.count(Order.id))
         .filter(Order.site_id.in_(site_ids)).group_by(Order.status).all()
     ) if site_ids else {}
+    # Embedded Services at a glance: the same orders.push_state the orders lists filter on.
+    push_counts = dict(
+        db.session.query(Order.push_state, func.count(Order.id))
+        .filter(Order.site_id.in_(site_ids), Order.push_state.in_(("failed", "waiting")))
+        .group_by(Order.push_state).all()
+    ) if site_ids else {}
     recent = (Order.query.filter(Order.site_id.in_(site_ids)).order_by(Order.placed_at.desc(), Order.id.desc())
               .limit(10).all()) if site_ids else []
-    return render_template("dashboard/index.html", sites=sites, counts=counts, recent=recent)
+    return render_template("dashboard/index.html", sites=sites, counts=counts, recent=recent,
+                           push_counts=push_counts)

@@ -147,6 +147,9 @@ class ShippingMethodForm(FlaskForm):
 # --- orders ----------------------------------------------------------------------------------
 
 # Every summary status, once each (Cancelled is both an item and an order status).
+# ?push= values of the orders lists (orders.push_state), worst first.
+PUSH_FILTER_LABELS = {"failed": "Failed", "waiting": "Waiting", "in_flight": "In flight", "pushed": "Pushed",
+                      "none": "Not pushed"}
 ORDER_FILTER_STATUSES = tuple(dict.fromkeys(o.ORDER_STATUSES + (o.ORDER_CANCELLED,)))
 
 
@@ -161,6 +164,7 @@ class OrderFilterForm(FlaskForm):
     status = SelectField("Status", choices={"": "Any status", **{s: s for s in ORDER_FILTER_STATUSES}}, default="")
     placed_from = IsoDateField("Placed from", validators=[Optional()])
     placed_to = IsoDateField("Placed to", validators=[Optional()])
+    push = SelectField("Embedded Services", choices={"": "Any push state", **PUSH_FILTER_LABELS}, default="")
 
     def __init__(self, formdata, sites, **kw):
         super().__init__(formdata=formdata, **kw)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..embedded import push_view
 from ..models import orders as o
 from ..storefront import orders as use_cases
 from ..storefront import queries
@@ -48,15 +49,18 @@ def _orders_list(site):
     filters = queries.OrderFilter(
         site_ids=[s.id for s in sites], site_id=chosen.id if chosen else None,
         status=form.valid("status"), placed_from=form.valid("placed_from"), placed_to=form.valid("placed_to"),
+        push_state=form.valid("push"),
     )
     page = queries.orders_page(filters, request.args.get("page", 1, type=db_int))
+    push_cells = push_view.list_cells(page.items)
     # Pager links carry the filters (only the form's own fields: never url_for's _external & co).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
 
     def page_url(n):
         return url_for(request.endpoint, **request.view_args, **args, page=n)
 
-    context = {"site": site, "form": form, "page": page, "page_url": page_url, "filtered": bool(args)}
+    context = {"site": site, "form": form, "page": page, "page_url": page_url, "filtered": bool(args),
+               "push_cells": push_cells}
     if request.htmx and not request.htmx.history_restore_request:
         return render_template("orders/_list.html", **context)  # filter/pager swaps only the panel
     template = "orders/site_index.html" if site else "orders/index.html"

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from ..extensions import db
-from ..models import Admin, ProviderAccount, ProviderExchange, Site, utcnow
+from ..models import Admin, OrderPush, ProviderAccount, ProviderExchange, Site, utcnow
 from ..providers import errors as pe
 from ..providers.fields import SECRET_PLACEHOLDER
 from ..providers.registry import all_providers
-from . import install
+from . import install, push_summary
 from .clients import client_for
 from .jobs import subscribe_webhook_job, test_connection_job
 
@@ -126,7 +126,10 @@ def delete_account(account: ProviderAccount) -> None:
     if active:
         raise AccountError(
             f"{account.name} is active on {', '.join(sorted(active))}. Disable it on those sites first.")
+    pushed = [i for (i,) in db.session.query(OrderPush.order_id).filter(OrderPush.account_id == account.id)]
     db.session.delete(account)
+    db.session.flush()
+    push_summary.refresh(pushed)  # its pushes are gone with it
     db.session.commit()
 
 

@@ -7,6 +7,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import ENTITY_TYPES, EntitySetting, ProviderAccount, Site, SiteActivation
+from . import push_summary
 from .accounts import invalid_credentials_message
 
 
@@ -44,8 +45,12 @@ def set_activation(account: ProviderAccount, site: Site, *, enabled: bool | None
         errors.update({f"settings.{k}": v for k, v in setting_errors.items()})
     if errors:
         return ActivationResult(activation if activation.id else None, errors)
+    was_live = bool(activation.enabled and activation.is_live)
     activation.enabled, activation.is_live, activation.settings = enabled, (is_live and enabled), values
     db.session.add(activation)
+    if was_live != activation.is_live:  # the site's orders gain or lose an account they wait for
+        db.session.flush()
+        push_summary.refresh_sites([site.id])
     db.session.commit()
     return ActivationResult(activation)
 

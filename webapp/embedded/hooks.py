@@ -10,10 +10,14 @@ log = logging.getLogger(__name__)
 
 
 def on_order_changed(order_id: int, reason: str = "") -> None:
+    from . import push_summary
     from .push import queue_automatic_pushes
 
     try:
         queued = queue_automatic_pushes(order_id)
+        # The order's readiness (or its pushes) may have changed its summary: recomputed after
+        # the pushes were queued, from what is committed.
+        push_summary.refresh_and_commit([order_id])
         if queued:
             log.info("order %s changed (%s): queued pushes %s", order_id, reason, queued)
     except Exception:  # Redis down, etc.: the reaper re-enqueues queued rows later

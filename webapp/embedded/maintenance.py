@@ -43,8 +43,10 @@ def run_maintenance() -> dict:
     from .status_polling import schedule_due_polls
     from .webhooks import recover_stale_events
 
+    from .push_summary import reconcile_in_flight
+
     return {"pushes": recover_stale_pushes(), "runs": recover_stale_runs(), "webhooks": recover_stale_events(),
-            "status_polls": schedule_due_polls()}
+            "status_polls": schedule_due_polls(), "push_summaries": reconcile_in_flight()}
 
 
 def maintenance_tick(token: str | None = None) -> dict:

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import PUSH_PUSHED, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
-from . import push_bulk
+from . import push_bulk, push_summary
 from .clients import client_for
 from .eligibility import check
 
@@ -65,6 +65,7 @@ def _push_chunk(ctx, account, orders: list[Order]):
         else:
             skipped.append((f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", {"order_id": order.id}))
     queued = push_bulk.queue_orders(eligible, account)
+    push_summary.refresh(queued)  # in flight, committed with the chunk before the provider is called
     busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
             for o in eligible if o.id not in queued]
     ctx.count("skipped", len(skipped) + len(busy))

@@ -18,7 +18,10 @@ from sqlalchemy.orm import joinedload, lazyload
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, Order, OrderPush,
                       ProviderAccount, Site, SiteActivation, SyncRun)
+from ..models.orders import ORDER_CANCELLED
+from . import push_summary
 
+COUNTED_STATES = (push_summary.FAILED, push_summary.WAITING, push_summary.IN_FLIGHT, push_summary.PUSHED)
 CHART_DAYS = 14
 RECENT_RUNS = 8
 FAILED_LIMIT = 200
@@ -36,7 +39,7 @@ class SiteRow:
     pushed: int = 0
     failed: int = 0
     in_flight: int = 0   # queued or pushing
-    waiting: int = 0     # not eligible yet (unpaid, unapproved, files pending…)
+    waiting: int = 0     # live here, order not pushed yet: not ready (payment, approval, files…) or never sent
     last_push_at: datetime | None = None
 
 
@@ -58,6 +61,8 @@ class AccountRows:
 
 @dataclass
 class Totals:
+    """Orders by their Embedded Services state (orders.push_state: the worst over their
+    accounts), the numbers the orders lists' ?push= filter shows."""
     pushed: int = 0
     failed: int = 0
     in_flight: int = 0
@@ -81,13 +86,14 @@ def _site_filter(column, site_ids):
 
 
 def push_counts(company_id: int, site_ids: list[int] | None = None) -> dict[tuple[int, int], dict]:
-    """{(account_id, site_id): {pushed, failed, in_flight, waiting, last_push_at}} in one query."""
+    """{(account_id, site_id): {pushed, failed, in_flight, settled, last_push_at}} in one query;
+    ``settled``: pushes past waiting of orders with something to push (see account_rows)."""
     rows = (db.session.query(
         OrderPush.account_id, Order.site_id,
         func.sum(case((OrderPush.state == PUSH_PUSHED, 1), else_=0)),
         func.sum(case((OrderPush.state == PUSH_FAILED, 1), else_=0)),
         func.sum(case((OrderPush.state.in_((PUSH_QUEUED, PUSH_PUSHING)), 1), else_=0)),
-        func.sum(case((OrderPush.state == PUSH_WAITING, 1), else_=0)),
+        func.sum(case(((OrderPush.state != PUSH_WAITING) & (Order.status != ORDER_CANCELLED), 1), else_=0)),
         func.max(OrderPush.pushed_at))
         .join(Order, Order.id == OrderPush.order_id)
         .join(ProviderAccount, ProviderAccount.id == OrderPush.account_id)
@@ -95,11 +101,32 @@ def push_counts(company_id: int, site_ids: list[int] | None = None) -> dict[tupl
         .group_by(OrderPush.account_id, Order.site_id)
         .all())
     out = {}
-    for account_id, site_id, pushed, failed, in_flight, waiting, last in rows:
+    for account_id, site_id, pushed, failed, in_flight, settled, last in rows:
         out[(account_id, site_id)] = {"pushed": int(pushed or 0), "failed": int(failed or 0),
-                                      "in_flight": int(in_flight or 0), "waiting": int(waiting or 0),
+                                      "in_flight": int(in_flight or 0), "settled": int(settled or 0),
                                       "last_push_at": _aware(last)}
     return out
+
+
+def open_orders(site_ids) -> dict[int, int]:
+    """{site_id: orders with something to push (not "Cancelled")} in one grouped query."""
+    if not site_ids:
+        return {}
+    return dict(db.session.query(Order.site_id, func.count(Order.id))
+                .filter(Order.site_id.in_(sorted(site_ids)), Order.status != ORDER_CANCELLED)
+                .group_by(Order.site_id).all())
+
+
+def state_totals(company_id: int, site_ids: list[int] | None = None) -> Totals:
+    """Orders per Embedded Services state (orders.push_state), one grouped query."""
+    rows = (db.session.query(Order.push_state, func.count(Order.id))
+            .join(Site, Site.id == Order.site_id)
+            .filter(Site.company_id == company_id, _site_filter(Order.site_id, site_ids),
+                    Order.push_state.in_(COUNTED_STATES))
+            .group_by(Order.push_state).all())
+    counts = dict(rows)
+    return Totals(pushed=counts.get(push_summary.PUSHED, 0), failed=counts.get(push_summary.FAILED, 0),
+                  in_flight=counts.get(push_summary.IN_FLIGHT, 0), waiting=counts.get(push_summary.WAITING, 0))
 
 
 def account_rows(company_id: int, site_ids: list[int] | None = None) -> list[AccountRows]:
@@ -114,6 +141,9 @@ def account_rows(company_id: int, site_ids: list[int] | None = None) -> list[Acc
                            _site_filter(SiteActivation.site_id, site_ids))
                    .all())
     counts = push_counts(company_id, site_ids)
+    # Waiting, as on the order tab (push_summary): for a live account, every order of the site
+    # with something to push whose push is missing or waiting = open orders − settled pushes.
+    waiting_base = open_orders({site_id for _, site_id, _, live in activations if live})
     site_ids_used = {site_id for _, site_id, *_ in activations} | {site_id for _, site_id in counts}
     sites = ({s.id: s for s in Site.query.filter(Site.id.in_(site_ids_used)).all()} if site_ids_used else {})
     by_account: dict[int, dict[int, SiteRow]] = {a.id: {} for a in accounts}
@@ -128,11 +158,14 @@ def account_rows(company_id: int, site_ids: list[int] | None = None) -> list[Acc
         r = row(account_id, site_id)
         if r is not None:
             r.enabled, r.live = bool(enabled), bool(live)
+            settled = counts.get((account_id, site_id), {}).get("settled", 0)
+            r.waiting = max(0, waiting_base.get(site_id, 0) - settled) if r.live else 0
     for (account_id, site_id), values in counts.items():
         r = row(account_id, site_id)
         if r is not None:
             for key, value in values.items():
-                setattr(r, key, value)
+                if key != "settled":
+                    setattr(r, key, value)
     return [AccountRows(a.id, a.name, a.provider_key,
                         sorted(by_account[a.id].values(), key=lambda r: (r.site_name.lower(), r.site_id)))
             for a in accounts]
@@ -306,13 +339,7 @@ def build_chart(days: list[Day], width: int = 520, height: int = 200) -> Chart:
 
 def build(company_id: int, site_ids: list[int] | None = None, today: date | None = None) -> Overview:
     accounts = account_rows(company_id, site_ids)
-    totals = Totals()
-    for account in accounts:
-        for r in account.sites:
-            totals.pushed += r.pushed
-            totals.failed += r.failed
-            totals.in_flight += r.in_flight
-            totals.waiting += r.waiting
+    totals = state_totals(company_id, site_ids) if accounts else Totals()
     return Overview(accounts=accounts, totals=totals, runs=recent_runs(company_id, site_ids),
                     chart=build_chart(per_day(company_id, site_ids, today=today)))
 

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
+from . import push_summary
 from .accounts import record_exchanges
 from .clients import client_for
 from .context import build_order_context, item_external_number
@@ -151,6 +152,7 @@ def request_push(order: Order, account_id: int | None = None) -> list[Requested]
             outcome.append(Requested(activation.account, True, "queued"))
         else:
             outcome.append(Requested(activation.account, False, f"already {push.state}"))
+    push_summary.refresh([order.id])
     db.session.commit()
     try:
         for push_id in to_enqueue:
@@ -298,6 +300,7 @@ def _back_to_waiting(push_id: int, reasons: list[str]) -> str:
     db.session.execute(update(OrderPush).where(OrderPush.id == push_id)
                        .values(state=PUSH_WAITING, reasons=reasons, lease_until=None, updated_at=utcnow())
                        .execution_options(synchronize_session=False))
+    push_summary.refresh_for_pushes([push_id])
     db.session.commit()
     return "waiting"
 
@@ -333,6 +336,7 @@ def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
     record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
     _history(push, "pushed", f"Pushed to {push.account.name} as {push.external_number or push.external_id} "
                              f"(attempt {push.attempts}).")
+    push_summary.refresh([push.order_id])
     db.session.commit()
     log.info("push ok push=%s order=%s account=%s external=%s", push_id, push.order_id, push.account_id,
              push.external_id)
@@ -374,6 +378,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.account.auth_state = "needs_reauth"
     _history(push, "push failed", f"Push to {push.account.name} failed (attempt {push.attempts}): "
                                   + " ".join(push.errors))
+    push_summary.refresh([push.order_id])
     db.session.commit()
     log.warning("push failed push=%s kind=%s errors=%s", push_id, exc.kind, push.errors)
     return "failed"

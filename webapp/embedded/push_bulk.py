@@ -22,6 +22,7 @@ from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
 from . import push as p
+from . import push_summary
 from .accounts import record_exchanges
 from .context import ContextLoader, build_order_context, item_external_number
 from .eligibility import check
@@ -91,6 +92,7 @@ def _to_waiting(waiting: dict[int, list[str]]) -> None:
             update(OrderPush.__table__).where(OrderPush.__table__.c.id == bindparam("b_id"))
             .values(state=PUSH_WAITING, reasons=bindparam("b_reasons"), lease_until=None, updated_at=utcnow()),
             [{"b_id": push_id, "b_reasons": reasons} for push_id, reasons in waiting.items()])
+        push_summary.refresh_for_pushes(waiting)
 
 
 @dataclass
@@ -143,6 +145,7 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_nam
     if old_items:
         db.session.execute(update(it).where(it.c.id == bindparam("b_id")), old_items)
     db.session.execute(OrderEvent.__table__.insert(), events)
+    push_summary.refresh(push.order_id for push, _ in done)
     record_exchanges(account_id, "order", done[0][0].order_id, client.exchanges)
     client.exchanges.clear()
 

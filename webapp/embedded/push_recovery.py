@@ -9,6 +9,7 @@ from sqlalchemy import or_, update
 
 from ..extensions import db
 from ..models import PUSH_FAILED, PUSH_PUSHING, PUSH_QUEUED, OrderEvent, OrderPush, utcnow
+from . import push_summary
 from .jobs import push_order_job
 from .push import stale_queued_after
 
@@ -78,6 +79,7 @@ def _give_up_exhausted_leases(now) -> int:
             db.session.add(OrderEvent(order_id=row.order_id, actor="Embedded Services", kind="push failed",
                                       detail=errors[0]))
     if rows:
+        push_summary.refresh(row.order_id for row in rows)
         db.session.commit()
         log.warning("gave up %s pushes whose attempts ran out without finishing: %s", len(rows),
                     [row.id for row in rows])

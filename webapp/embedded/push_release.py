@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from ..extensions import db
 from ..models import PUSH_FAILED, PUSH_PUSHING, Admin, OrderEvent, OrderPush, utcnow
+from . import push_summary
 from .account_access import can_manage
 
 log = logging.getLogger(__name__)
@@ -38,5 +39,6 @@ def release_stuck_push(push: OrderPush | None, admin: Admin) -> None:
         raise ReleaseRefused("This push is no longer running; nothing to release.")
     db.session.add(OrderEvent(order_id=push.order_id, actor=admin.email, kind="push_released",
                               detail=f"Push to {push.account.name} released by {admin.email} (was stuck in pushing)."))
+    push_summary.refresh([push.order_id])
     db.session.commit()
     log.warning("push released push=%s by admin=%s", push.id, admin.id)

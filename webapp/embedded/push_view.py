@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 
 from ..models import (PUSH_FAILED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order, OrderPush, ProviderAccount,
                       ProviderExchange, SiteActivation)
-from ..models.orders import APPROVAL_DENIED, CANCELLED
+from ..models.orders import (APPROVAL_DENIED, CANCELLED, ORDER_AWAITING_APPROVAL, ORDER_AWAITING_FILES,
+                             ORDER_AWAITING_PAYMENT)
+from . import push_summary
 from .eligibility import check
 
 # A live account with no push yet for an order that qualifies: it became eligible before the
@@ -100,3 +102,74 @@ def item_rows(item) -> list[ItemRow]:
 def item_tab_visible(item) -> bool:
     """Once the item was pushed, or its push failed; a not-ready item shows no tab."""
     return bool(item_rows(item))
+
+
+# --- the orders lists' Embedded Services column -------------------------------------------------
+
+@dataclass
+class ListCell:
+    """One account's push state for one order in the orders lists."""
+
+    account_name: str
+    state: str                     # push_summary state: failed | waiting | in_flight | pushed | none
+    external_status: str | None = None
+    external_number: str | None = None
+    why: str = ""                  # the first reason it waits, or the provider's error
+
+    @property
+    def label(self) -> str:
+        return push_summary.LABELS[self.state]
+
+
+WAITING_WHY = {
+    ORDER_AWAITING_PAYMENT: "The order is not marked as paid.",
+    ORDER_AWAITING_APPROVAL: "An item is waiting for approval.",
+    ORDER_AWAITING_FILES: "An item has a pending file (upload or eDocBuilder).",
+}
+
+
+def waiting_why(order_status: str) -> str:
+    """The first reason eligibility.check gives, from the order's summary status."""
+    return WAITING_WHY.get(order_status, ELIGIBLE_NOT_PUSHED)
+
+
+def list_cells(orders: list[Order]) -> dict[int, list[ListCell]]:
+    """{order_id: cells} for a page of orders in two queries (the live accounts of the page's
+    sites, the page's pushes), whatever the page size. Same definition as the order tab and
+    orders.push_state: every live account, plus any account holding a push that is not waiting.
+    Items are not loaded: why an order waits is read off its status (computed from the same
+    payment, approval and file states eligibility.check reads; the tab lists every reason)."""
+    if not orders:
+        return {}
+    site_ids = {o.site_id for o in orders}
+    live = {}
+    for site_id, account_id, name in (
+            SiteActivation.query.join(ProviderAccount, ProviderAccount.id == SiteActivation.account_id)
+            .filter(SiteActivation.site_id.in_(site_ids), SiteActivation.enabled.is_(True),
+                    SiteActivation.is_live.is_(True))
+            .with_entities(SiteActivation.site_id, ProviderAccount.id, ProviderAccount.name)):
+        live.setdefault(site_id, {})[account_id] = name
+    pushes: dict[int, dict[int, tuple]] = {}
+    for row in (OrderPush.query.join(ProviderAccount, ProviderAccount.id == OrderPush.account_id)
+                .filter(OrderPush.order_id.in_([o.id for o in orders]))
+                .with_entities(OrderPush.order_id, OrderPush.account_id, ProviderAccount.name, OrderPush.state,
+                               OrderPush.external_status, OrderPush.external_number, OrderPush.errors)):
+        pushes.setdefault(row.order_id, {})[row.account_id] = row
+    out = {}
+    for order in orders:
+        accounts = dict(live.get(order.site_id, {}))
+        rows = pushes.get(order.id, {})
+        accounts.update({a: r.name for a, r in rows.items() if r.state != PUSH_WAITING})
+        cells = []
+        for account_id, name in sorted(accounts.items(), key=lambda kv: (kv[1].lower(), kv[0])):
+            row = rows.get(account_id)
+            state = push_summary.account_state(row.state if row else None, account_id in live.get(order.site_id, {}),
+                                               order.status)
+            cell = ListCell(name, state, row.external_status if row else None, row.external_number if row else None)
+            if state == push_summary.WAITING:
+                cell.why = waiting_why(order.status)
+            elif state == push_summary.FAILED and row.errors:
+                cell.why = row.errors[0]
+            cells.append(cell)
+        out[order.id] = cells
+    return out

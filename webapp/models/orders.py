@@ -40,6 +40,9 @@ class Order(db.Model):
         # (no table row is read for an order of a site the page does not show).
         db.Index("ix_orders_status_placed_id_site", "status", "placed_at", "id", "site_id"),
         db.Index("ix_orders_placed_id_site", "placed_at", "id", "site_id"),
+        # The Embedded Services filter (?push=failed…) of both lists, ordered like the others.
+        db.Index("ix_orders_push_placed_id_site", "push_state", "placed_at", "id", "site_id"),
+        db.Index("ix_orders_site_push_placed", "site_id", "push_state", "placed_at"),
     )
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(50), nullable=False, unique=True)
@@ -59,6 +62,8 @@ class Order(db.Model):
     tax_total = db.Column(db.Numeric(12, 2), nullable=True)
     total = db.Column(db.Numeric(12, 2), nullable=True)
     status = db.Column(db.String(40), nullable=False, default=ORDER_AWAITING_PAYMENT)
+    # Worst Embedded Services state over its pushes (embedded/push_summary.py keeps it).
+    push_state = db.Column(db.String(10), nullable=False, default="none", server_default="none")
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

@@ -26,6 +26,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    estimated: bool = False  # total is the planner's estimate ("about N"), not a COUNT
 
     @property
     def pages(self) -> int:
@@ -42,11 +43,15 @@ class Page:
 
 
 def paginate(model, criteria: list, order_by: list, page: int, per_page: int = PER_PAGE,
-             options: tuple = (), row_criteria: list | None = None) -> Page:
+             options: tuple = (), row_criteria: list | None = None, estimate: int | None = None) -> Page:
     """One COUNT and one page of rows. A page past the end shows the last page instead of an
     empty one (e.g. after a filter shrank the result). ``row_criteria``: the same filter
-    written for the page query's plan, when that differs from the best plan for the COUNT."""
-    total = db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
+    written for the page query's plan, when that differs from the best plan for the COUNT.
+    ``estimate``: a total known without counting (shown as "about N")."""
+    if estimate is None:
+        total = db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
+    else:
+        total = estimate
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     if row_criteria is None:
@@ -59,7 +64,7 @@ def paginate(model, criteria: list, order_by: list, page: int, per_page: int = P
         page_ids = (select(model.id).where(*row_criteria).order_by(*order_by)
                     .limit(per_page).offset((page - 1) * per_page)).scalar_subquery()
         stmt = select(model).where(model.id.in_(page_ids)).options(*options).order_by(*order_by)
-    return Page(list(db.session.scalars(stmt).unique()), total, page, per_page)
+    return Page(list(db.session.scalars(stmt).unique()), total, page, per_page, estimated=estimate is not None)
 
 
 def _contains(column, text: str):
@@ -91,6 +96,11 @@ class OrderFilter:
     status: str | None = None
     placed_from: date | None = None
     placed_to: date | None = None
+    push_state: str | None = None  # orders.push_state (embedded/push_summary.py)
+
+    @property
+    def unfiltered(self) -> bool:
+        return not (self.site_id or self.status or self.placed_from or self.placed_to or self.push_state)
 
     def criteria(self, for_rows: bool = False) -> list:
         if self.site_id is not None:
@@ -108,6 +118,8 @@ class OrderFilter:
         criteria = [site.in_(scope) if scope else false()]
         if self.status:
             criteria.append(Order.status == self.status)
+        if self.push_state:
+            criteria.append(Order.push_state == self.push_state)
         # Dates are whole UTC days: "to" includes the whole of that day.
         if self.placed_from:
             criteria.append(Order.placed_at >= datetime.combine(self.placed_from, time.min, timezone.utc))
@@ -119,13 +131,29 @@ class OrderFilter:
 
 def orders_page(filters: OrderFilter, page: int, per_page: int = PER_PAGE) -> Page:
     """Newest first; ordering by (placed_at, id) matches ix_orders_placed_id_site (and
-    ix_orders_status_placed_id_site under a status filter); one site uses ix_orders_site_placed.
-    The site comes in the same query; items (selectin by default) are not loaded at all —
-    the list does not show them, and touching them per row would be an N+1."""
+    ix_orders_status_placed_id_site / ix_orders_push_placed_id_site under a status / push
+    filter); one site uses ix_orders_site_placed (ix_orders_site_push_placed). The site comes
+    in the same query; items (selectin by default) are not loaded at all — the list does not
+    show them, and touching them per row would be an N+1."""
     return paginate(
         Order, filters.criteria(), [Order.placed_at.desc(), Order.id.desc()], page, per_page,
-        options=(joinedload(Order.site), lazyload(Order.items)), row_criteria=filters.criteria(for_rows=True),
+        options=(joinedload(Order.site), lazyload(Order.items)),
+        row_criteria=filters.criteria(for_rows=True),
+        estimate=estimated_orders(filters.site_ids) if filters.unfiltered else None,
     )
+
+
+def estimated_orders(site_ids: list[int]) -> int | None:
+    """PostgreSQL's own estimate of the orders table's size (pg_class.reltuples, kept by
+    ANALYZE / autovacuum) when the admin's scope is every site: a COUNT of a million orders
+    costs more than the rest of the page. None elsewhere (SQLite, part of the sites, a table
+    never analysed): the caller counts."""
+    if db.engine.dialect.name != "postgresql" or not site_ids:
+        return None
+    value = db.session.execute(db.text(
+        "SELECT CASE WHEN (SELECT count(*) FROM sites) = :n THEN "
+        "(SELECT reltuples FROM pg_class WHERE oid = 'orders'::regclass) END"), {"n": len(set(site_ids))}).scalar()
+    return int(value) if value is not None and value > 0 else None
 
 
 def order_events(order: Order, item: OrderItem | None = None) -> list[OrderEvent]:

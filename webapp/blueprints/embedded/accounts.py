@@ -33,6 +33,14 @@ def index():
                            glance=overview.build(current_user.company_id, current_user.visible_site_ids()))
 
 
+@bp.get("/overview")
+@login_required
+def overview_panel():
+    """The "at a glance" section alone: the page re-reads it when a run it shows ends."""
+    return render_template("embedded/_overview.html",
+                           glance=overview.build(current_user.company_id, current_user.visible_site_ids()))
+
+
 @bp.get("/failed")
 @login_required
 def failed_pushes():
