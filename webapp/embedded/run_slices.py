@@ -150,7 +150,7 @@ def _run_stage(ctx: RunContext, step: dict, budget: Budget):
     ctx.site_id = site_id
     account, site = db.session.get(ProviderAccount, account_id), db.session.get(Site, site_id)
     label = ITEM_LABELS[item].lower() + (" and categories" if step.get("with_categories") else "")
-    lock = SiteLock(account_id, site_id)
+    lock = SiteLock(account_id, site_id, owner=f"run-{run_id}")
     if not lock.acquire():
         ctx.log(f"{site.name}: {label} skipped, another synchronization is running on this site.", "warning")
         ctx.count("skipped")
