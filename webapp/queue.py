@@ -70,6 +70,19 @@ def stop_requested() -> bool:
     return _stop_requested
 
 
+def more_urgent_waiting(than: str) -> bool:
+    """A job waits in a queue more urgent than ``than`` (a sync chunk then ends early, so one
+    worker takes the push next). Redis unreachable: nothing is known to wait."""
+    names = QUEUES[:QUEUES.index(than)]
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(f"{Queue.redis_queue_namespace_prefix}{name}")
+            return any(pipe.execute())
+    except redis.RedisError:
+        return False
+
+
 def ping_job(value: str) -> str:
     """A trivial job proving the web → Redis → worker → app-context round trip."""
     from .extensions import db

@@ -33,3 +33,30 @@ def test_a_stop_request_exhausts_the_budget(monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_stop_left_behind(monkeypatch):
     monkeypatch.setattr(queue, "_stop_requested", False)
+
+
+def test_a_bulk_push_chunk_is_cut_short_for_a_waiting_push_and_goes_on_from_there(factory, make_shipstation_account):
+    """One worker: while a global push prepares its chunk, a push that starts waiting is taken
+    after the orders prepared so far are sent — the rest follows in the next slice, once each."""
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import SyncRun
+    from webapp.queue import PUSH, get_queue
+
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(4)]
+    account, sim = make_shipstation_account(site)  # live after the orders existed: nothing auto-pushed
+    run = request_run(account, ["orders"], "ops", site=site)
+    waiting = get_queue(PUSH).enqueue("webapp.queue.ping_job", "x")  # someone clicked Push Order
+    assert execute_run(run.id, 0) == "running"
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert (run.created, run.progress_done) == (1, 1)  # one order sent, the chunk ended for the push
+    waiting.delete()
+    while run.active:
+        execute_run(run.id, run.slice_no)
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run.id)
+    assert run.state == "finished" and run.created == 4
+    assert sorted(o["orderNumber"] for o in sim.orders()) == sorted(f"{o.number}-ES{account.id}" for o in orders)

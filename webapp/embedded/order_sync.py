@@ -31,28 +31,37 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
         chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
         if not chunk:
             return True
-        resume_at = _push_chunk(ctx, account, chunk)
-        last = chunk[-1]
+        resume_at, handled = _push_chunk(ctx, account, chunk, budget)
+        last = chunk[handled - 1]
         cursor = {"placed_at": last.placed_at.isoformat(), "id": last.id}
         ctx.save_cursor(cursor)
-        ctx.progress(len(chunk))
+        ctx.progress(handled)
         budget.spend()
         ctx.beat()
         if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
             raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
                                       retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
+        if handled < len(chunk):
+            return False  # cut short for a waiting push: the next slice goes on from this order
         if len(chunk) < CHUNK:
             return True
     return False
 
 
-def _push_chunk(ctx, account, orders: list[Order]):
-    """Push a chunk in one bulk request; returns when the provider's rate limit lifts if it
-    stopped the request (its orders are then retried by the push queue at that time)."""
+def _push_chunk(ctx, account, orders: list[Order], budget):
+    """Push a chunk in one bulk request; returns (when the provider's rate limit lifts if it
+    stopped the request — its orders are then retried by the push queue at that time — and
+    how many orders of the chunk were handled). Preparing a chunk takes a while (each order is
+    checked and queued): when a push or a webhook starts waiting, the orders prepared so far
+    are sent and the rest is left to the next slice."""
     states = {p.order_id: p.state for p in OrderPush.query.filter(
         OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders])).all()}
     to_push: list[int] = []
+    handled = 0
     for order in orders:
+        if handled and budget.urgent_waiting():
+            break
+        handled += 1
         if states.get(order.id) == PUSH_PUSHED:
             ctx.count("unchanged")
             continue
@@ -68,7 +77,7 @@ def _push_chunk(ctx, account, orders: list[Order]):
             ctx.count("skipped")
             ctx.log(f"Order {order.number} skipped: a push is already {push.state}.", order_id=order.id)
     if not to_push:
-        return None
+        return None, handled
     ctx.beat()  # queued before the provider is called
     resume_at = None
     for push_id, outcome in push_uc.push_many(to_push, account).items():
@@ -91,4 +100,4 @@ def _push_chunk(ctx, account, orders: list[Order]):
         else:
             ctx.count("skipped")
             ctx.log(f"Order {push.order.number} skipped ({outcome}).", order_id=push.order_id)
-    return resume_at
+    return resume_at, handled

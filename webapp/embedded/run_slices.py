@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import (RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED, RUN_PARTIAL, RUN_RUNNING, RUN_WAITING,
                       ProviderAccount, Site, SiteActivation, SyncRun, utcnow)
 from ..providers.errors import ProviderError, ProviderRateLimited
-from ..queue import stop_requested
+from ..queue import SYNC, more_urgent_waiting, stop_requested
 from .accounts import record_exchanges
 from .clients import client_for
 from .run_context import RunContext
@@ -44,6 +44,7 @@ class Budget:
             pages = 1  # the first slice measures the pace
         self.pages = self.left = max(1, pages)
         self.started = time.monotonic()
+        self._urgent_checked, self._urgent = 0.0, False
 
     def spend(self, pages: int = 1) -> None:
         self.left -= pages
@@ -51,6 +52,14 @@ class Budget:
     @property
     def exhausted(self) -> bool:
         return self.left <= 0 or stop_requested()
+
+    def urgent_waiting(self) -> bool:
+        """A push or a webhook waits (looked up at most every 0.1 s): a batch being prepared
+        is sent as it is and the slice ends, so even one worker takes it within moments."""
+        now = time.monotonic()
+        if now - self._urgent_checked >= 0.1:
+            self._urgent_checked, self._urgent = now, more_urgent_waiting(SYNC)
+        return self._urgent
 
     def pace(self, previous: float | None) -> float | None:
         """Seconds per page of this slice, smoothed with the previous slices' pace."""
