@@ -43,7 +43,7 @@ class Budget:
         elif seconds:
             pages = 1  # the first slice measures the pace
         self.pages = self.left = max(1, pages)
-        self.started = time.monotonic()
+        self.started, self.seconds = time.monotonic(), seconds
         self._urgent_checked, self._urgent = 0.0, False
 
     def spend(self, pages: int = 1) -> None:
@@ -54,9 +54,13 @@ class Budget:
         return self.left <= 0 or stop_requested()
 
     def urgent_waiting(self) -> bool:
-        """A push or a webhook waits (looked up at most every 0.1 s): a batch being prepared
-        is sent as it is and the slice ends, so even one worker takes it within moments."""
+        """The slice had its time (SYNC_SLICE_SECONDS) and a push or a webhook waits (looked up
+        at most every 0.1 s): a batch being prepared is sent as it is and the slice ends, so
+        even one worker takes it within moments — and a run under a steady stream of pushes
+        still gets its share of the worker."""
         now = time.monotonic()
+        if now - self.started < self.seconds:
+            return False
         if now - self._urgent_checked >= 0.1:
             self._urgent_checked, self._urgent = now, more_urgent_waiting(SYNC)
         return self._urgent
