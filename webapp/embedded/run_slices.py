@@ -9,6 +9,7 @@ it with a conditional UPDATE, so a duplicated or replayed job does nothing.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from ..extensions import db
 from ..models import (RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED, RUN_PARTIAL, RUN_RUNNING, RUN_WAITING,
                       ProviderAccount, Site, SiteActivation, SyncRun, utcnow)
 from ..providers.errors import ProviderError, ProviderRateLimited
+from ..queue import SYNC, more_urgent_waiting, stop_requested
 from .accounts import record_exchanges
 from .clients import client_for
 from .run_context import RunContext
@@ -28,17 +30,48 @@ log = logging.getLogger(__name__)
 
 
 class Budget:
-    """Pages (or batches) one slice job may still handle before it queues the next slice."""
+    """Pages (or batches) one slice job may still handle before it queues the next slice:
+    at most SYNC_SLICE_PAGES, and about SYNC_SLICE_SECONDS' worth at the pace the run's earlier
+    slices measured — so a waiting push is taken within about a second even where one page
+    takes a second (a slow database). Counted in pages rather than checked against a clock, so
+    a page read ahead is never thrown away (it would cost a request of the provider's rate
+    limit). A stopping worker (SIGTERM) ends the slice after the page in hand."""
 
-    def __init__(self, pages: int):
-        self.left = max(1, pages)
+    def __init__(self, pages: int, seconds: float = 0, page_seconds: float | None = None):
+        if seconds and page_seconds:
+            pages = min(pages, int(seconds / page_seconds))
+        elif seconds:
+            pages = 1  # the first slice measures the pace
+        self.pages = self.left = max(1, pages)
+        self.started, self.seconds = time.monotonic(), seconds
+        self._urgent_checked, self._urgent = 0.0, False
 
     def spend(self, pages: int = 1) -> None:
         self.left -= pages
 
     @property
     def exhausted(self) -> bool:
-        return self.left <= 0
+        return self.left <= 0 or stop_requested()
+
+    def urgent_waiting(self) -> bool:
+        """The slice had its time (SYNC_SLICE_SECONDS) and a push or a webhook waits (looked up
+        at most every 0.1 s): a batch being prepared is sent as it is and the slice ends, so
+        even one worker takes it within moments — and a run under a steady stream of pushes
+        still gets its share of the worker."""
+        now = time.monotonic()
+        if now - self.started < self.seconds:
+            return False
+        if now - self._urgent_checked >= 0.1:
+            self._urgent_checked, self._urgent = now, more_urgent_waiting(SYNC)
+        return self._urgent
+
+    def pace(self, previous: float | None) -> float | None:
+        """Seconds per page of this slice, smoothed with the previous slices' pace."""
+        spent = self.pages - self.left
+        if spent <= 0:
+            return previous
+        measured = (time.monotonic() - self.started) / spent
+        return measured if previous is None else (previous + measured) / 2
 
 
 @dataclass
@@ -70,16 +103,19 @@ def execute_run(run_id: int, slice_no: int = 0) -> str:
         ctx = RunContext(db.session.get(SyncRun, run_id))
         if "plan" not in ctx.checkpoint:
             _plan(ctx)
-        budget = Budget(current_app.config["SYNC_SLICE_PAGES"])
+        config = current_app.config
+        budget = Budget(config["SYNC_SLICE_PAGES"], config["SYNC_SLICE_SECONDS"], ctx.checkpoint.get("page_seconds"))
         plan = ctx.checkpoint["plan"]
         while ctx.checkpoint.get("stage", 0) < len(plan):
             outcome = _run_stage(ctx, plan[ctx.checkpoint.get("stage", 0)], budget)
             if isinstance(outcome, Pause):
                 return _pause(ctx, outcome)
             if outcome == "more":
-                return _next_slice(ctx)
+                return _next_slice(ctx, budget)
             ctx.next_stage()
             ctx.beat()
+            if budget.exhausted and ctx.checkpoint.get("stage", 0) < len(plan):
+                return _next_slice(ctx, budget)  # the next stage starts in a slice of its own
         _end(ctx)
     except Exception as exc:
         db.session.rollback()
@@ -127,7 +163,7 @@ def _run_stage(ctx: RunContext, step: dict, budget: Budget):
     ctx.site_id = site_id
     account, site = db.session.get(ProviderAccount, account_id), db.session.get(Site, site_id)
     label = ITEM_LABELS[item].lower() + (" and categories" if step.get("with_categories") else "")
-    lock = SiteLock(account_id, site_id)
+    lock = SiteLock(account_id, site_id, owner=f"run-{run_id}")
     if not lock.acquire():
         ctx.log(f"{site.name}: {label} skipped, another synchronization is running on this site.", "warning")
         ctx.count("skipped")
@@ -184,7 +220,8 @@ def _pause(ctx: RunContext, pause: Pause) -> str:
     return run.state
 
 
-def _next_slice(ctx: RunContext) -> str:
+def _next_slice(ctx: RunContext, budget: Budget) -> str:
+    ctx.save(page_seconds=budget.pace(ctx.checkpoint.get("page_seconds")))
     ctx.beat()
     enqueue_slice(ctx.run.id, ctx.run.slice_no)
     return ctx.run.state

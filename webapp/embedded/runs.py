@@ -103,17 +103,21 @@ def _enqueue(run_id: int, slice_no: int = 0, delay: float = 0) -> None:
 
 class SiteLock:
     """Held while a run works on a site; a global run skips a site a site run is busy with.
-    It expires by itself if the worker dies, and is refreshed on every heartbeat."""
+    It expires by itself if the worker dies, and is refreshed on every heartbeat. Owned by the
+    run (``owner``), not by one slice: a slice resumed after its worker was killed takes back
+    its own run's lock instead of skipping the site until the lock expires."""
 
-    def __init__(self, account_id: int, site_id: int):
+    def __init__(self, account_id: int, site_id: int, owner: str | None = None):
         from ..queue import get_redis
 
         self.redis = get_redis()
-        self.key, self.token = f"sync-lock:{account_id}:{site_id}", uuid.uuid4().hex
+        self.key, self.token = f"sync-lock:{account_id}:{site_id}", owner or uuid.uuid4().hex
         self.held = False
 
     def acquire(self) -> bool:
         self.held = bool(self.redis.set(self.key, self.token, nx=True, ex=SITE_LOCK_TTL))
+        if not self.held and self.redis.get(self.key) == self.token.encode():
+            self.held = bool(self.redis.expire(self.key, SITE_LOCK_TTL))
         return self.held
 
     def refresh(self) -> None:

@@ -1,0 +1,62 @@
+"""A sync slice's page budget: SYNC_SLICE_PAGES at most, about SYNC_SLICE_SECONDS' worth at the
+pace earlier slices measured, and nothing more once the worker was asked to stop."""
+from __future__ import annotations
+
+import pytest
+
+from webapp import queue
+from webapp.embedded.run_slices import Budget
+
+
+def test_pages_follow_the_measured_pace_within_the_page_cap():
+    assert Budget(10, 0).left == 10                        # pacing off: the page count alone
+    assert Budget(10, 1.0).left == 1                       # no pace known yet: one page measures it
+    assert Budget(10, 1.0, page_seconds=0.25).left == 4    # four pages fit in a second
+    assert Budget(10, 1.0, page_seconds=0.01).left == 10   # never more than the cap
+    assert Budget(10, 1.0, page_seconds=3.0).left == 1     # a slow page still makes progress
+
+
+def test_pace_is_smoothed_and_unchanged_when_nothing_was_spent():
+    budget = Budget(10, 1.0, page_seconds=0.5)
+    assert budget.pace(0.5) == 0.5                       # no page handled: nothing learnt
+    budget.spend()
+    assert 0.25 <= budget.pace(0.5) < 0.5 + 1            # halfway between old and measured
+
+
+def test_a_stop_request_exhausts_the_budget(monkeypatch):
+    budget = Budget(10, 0)
+    assert not budget.exhausted
+    monkeypatch.setattr(queue, "_stop_requested", True)
+    assert budget.exhausted
+
+
+@pytest.fixture(autouse=True)
+def _no_stop_left_behind(monkeypatch):
+    monkeypatch.setattr(queue, "_stop_requested", False)
+
+
+def test_a_bulk_push_chunk_is_cut_short_for_a_waiting_push_and_goes_on_from_there(factory, make_shipstation_account):
+    """One worker: while a global push prepares its chunk, a push that starts waiting is taken
+    after the orders prepared so far are sent — the rest follows in the next slice, once each."""
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import SyncRun
+    from webapp.queue import PUSH, get_queue
+
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(4)]
+    account, sim = make_shipstation_account(site)  # live after the orders existed: nothing auto-pushed
+    run = request_run(account, ["orders"], "ops", site=site)
+    waiting = get_queue(PUSH).enqueue("webapp.queue.ping_job", "x")  # someone clicked Push Order
+    assert execute_run(run.id, 0) == "running"
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert (run.created, run.progress_done) == (1, 1)  # one order sent, the chunk ended for the push
+    waiting.delete()
+    while run.active:
+        execute_run(run.id, run.slice_no)
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run.id)
+    assert run.state == "finished" and run.created == 4
+    assert sorted(o["orderNumber"] for o in sim.orders()) == sorted(f"{o.number}-ES{account.id}" for o in orders)
