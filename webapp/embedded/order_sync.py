@@ -20,8 +20,15 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     """One slice: chunks of orders after the cursor (placed_at, id) of the last chunk done.
     Returns True when every recent order was handled, False when the slice's budget is spent."""
     cursor = ctx.cursor or {}
-    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= utcnow() - LOOKBACK)
+    # A backlog run (go_live) has its own window, fixed when it was asked for.
+    since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
+    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= since)
+    if ctx.checkpoint.get("backlog"):
+        recent = recent.filter(Order.paid.is_(True))  # an unpaid order never qualified
     if not cursor:
+        if ctx.checkpoint.get("backlog"):
+            ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
+                    f"{site.name} went live and were never pushed to {account.name}.")
         ctx.set_total(recent.count())
     while not budget.exhausted:
         query = recent
@@ -52,8 +59,12 @@ def _push_chunk(ctx, account, orders: list[Order]):
     states = {p.order_id: p.state for p in OrderPush.query.filter(
         OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders])).all()}
     to_push: list[int] = []
+    backlog = ctx.checkpoint.get("backlog")
     for order in orders:
         if states.get(order.id) == PUSH_PUSHED:
+            ctx.count("unchanged")
+            continue
+        if backlog and states.get(order.id) not in (None, PUSH_WAITING):  # failed or in flight: not backlog
             ctx.count("unchanged")
             continue
         eligibility = check(order)
