@@ -249,7 +249,7 @@ def test_list_shows_accounts_with_sites_and_state(client, login, world, shipstat
     row = between(accounts_table, f'href="{BASE}/accounts/{account.id}"', "</tr>")
     assert "ShipStation" in row and world["clerk"].name in row
     assert "Alpha Prints · live" in row
-    assert "Not verified" in row and "Never tested" in row
+    assert "Not verified" in row and 'data-account-status="untested"' in row
 
 
 def test_delete_refused_while_enabled_then_allowed(client, login, world, shipstation):
@@ -279,8 +279,13 @@ def test_site_tab_enable_and_live_toggles_persist(client, login, world, shipstat
     assert f'hx-post="{BASE}/sites/alpha/accounts/{account.id}"' in card
     assert 'data-slot="synchronize-and-log"' in tab
 
+    # Never tested: going live warns and saves nothing until confirmed (issue 13 §6).
     response = client.post(f"{BASE}/sites/alpha/accounts/{account.id}", headers=HX,
                            data={"enabled": "y", "is_live": "y", "site-store_id": "9"})
+    assert response.status_code == 200 and "going live needs your confirmation" in text(response)
+    assert SiteActivation.query.count() == 0
+    response = client.post(f"{BASE}/sites/alpha/accounts/{account.id}", headers=HX,
+                           data={"enabled": "y", "is_live": "y", "site-store_id": "9", "confirm_live": "y"})
     assert response.status_code == 200
     html = text(response)
     assert html.lstrip().startswith(f'<div class="card mb-3" id="embedded-account-{account.id}"')
@@ -506,6 +511,7 @@ def test_failed_test_shows_the_fixed_error_kind(client, login, world, shipstatio
     login(world["boss"])
     account = make_account(world["boss"])
     account.test_state, account.test_code, account.test_message = "failed", code, "provider said no"
+    accounts.account_status.test_finished(account, False, code, "provider said no")
     db.session.commit()
     html = text(client.get(f"{BASE}/accounts/{account.id}/test", headers=HX))
     assert label in html and "provider said no" in html and "hx-trigger" not in html

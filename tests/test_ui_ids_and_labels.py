@@ -44,3 +44,36 @@ def test_provider_values_are_humanized():
     assert humanize("SS-BC-STD") == "SS-BC-STD" and humanize(12.5) == "12.5"
     assert humanize("Printed and boxed.") == "Printed and boxed."
     assert humanize("bc1") == "bc1" and humanize("A4") == "A4" and humanize("AWAITING_SHIPMENT") == "Awaiting shipment"
+
+
+def test_two_accounts_of_one_picker_provider_have_their_own_datalists(client, login, factory, monkeypatch):
+    """Issue 12 leftover: a product page with two accounts of a provider whose product field is a
+    picker: each input points at its own account's <datalist>, and no id repeats."""
+    from webapp.embedded import install
+    from webapp.embedded.accounts import save_account
+    from webapp.embedded.activation import set_activation
+    from webapp.providers import registry
+
+    from .embedded.test_core_fields_and_pickers import CoreMIS
+
+    providers = {**registry.all_providers(), "core_mis": CoreMIS}
+    monkeypatch.setattr(registry, "_discover", lambda: providers)
+    install.enable_provider("core_mis")
+    admin = factory.admin(is_super=True)
+    site = factory.site(mis_id="12")
+    accounts = [save_account(None, company_id=admin.company_id, name=name, provider_key="core_mis",
+                             admin_id=admin.id, credentials={"login": "x"}, settings={}).account
+                for name in ("MIS north", "MIS south")]
+    for account in accounts:
+        assert set_activation(account, site, enabled=True, is_live=True).ok
+    product = factory.product(site, sku="PK")
+    login(admin)
+    html = text(client.get(f"/sites/{site.slug}/products/{product.id}/embedded"))
+    duplicated = [i for i, n in _ids(html).items() if n > 1]
+    assert not duplicated, duplicated
+    lists = re.findall(r'<input[^>]*\blist="([^"]+)"', html)
+    assert len(lists) == 2 and len(set(lists)) == 2
+    for account, list_id in zip(accounts, lists):
+        assert f"-{account.id}-" in list_id
+        datalist = re.search(rf'<datalist id="{list_id}"[^>]*>', html).group(0)
+        assert f"/accounts/{account.id}/picker/product/offer" in datalist  # each loads its own account's list

@@ -19,6 +19,18 @@ def encrypt_json(value: dict) -> str:
     return _fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
 
 
+def encrypt_text(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_text(token: str | bytes) -> str | None:
+    """The clear text, or None when it was written under another key (the caller fetches anew)."""
+    try:
+        return _fernet().decrypt(token if isinstance(token, bytes) else token.encode()).decode()
+    except InvalidToken:
+        return None
+
+
 def decrypt_json(token: str) -> dict:
     try:
         return json.loads(_fernet().decrypt(token.encode()))

@@ -1,7 +1,7 @@
 """webhook events: due_at (retry not before / processing lease) and a (state, id) index for batch claims
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 23:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 import webapp.models.base  # noqa: F401  (custom column types)
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

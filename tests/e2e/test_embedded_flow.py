@@ -89,14 +89,16 @@ def test_add_account_and_test_connection(page, shot, log_in, sim, worker):
     _mark_no_reload(page)
     page.get_by_role("button", name="Test connection").click()
     panel = page.locator("[id^=test-panel-]")
-    expect(panel.get_by_text("Connected.")).to_be_visible(timeout=WAIT_MS)
+    expect(panel.get_by_text("Verified.")).to_be_visible(timeout=WAIT_MS)
+    expect(panel).to_contain_text("Connected to ShipStation")
+    expect(page.locator(".page-head .account-status")).to_contain_text("Verified")  # the header follows
     _assert_not_reloaded(page)
     expect(panel.get_by_role("button", name="Test connection")).to_be_enabled()
     shot("06-connected")
 
     page.get_by_role("link", name="Embedded Services").first.click()
     row = page.locator("#accounts").get_by_role("row", name=re.compile("ShipStation Main"))
-    expect(row).to_contain_text("Connected")
+    expect(row).to_contain_text("Verified")
     expect(row).to_contain_text("Not enabled on any site")
     shot("07-overview-one-account")
 
@@ -120,6 +122,9 @@ def test_go_live_mark_paid_and_watch_the_push(page, shot, log_in, company, facto
     card.get_by_label("IsLive").check()
     card.get_by_role("button", name="Save").click()
     card = page.locator("#embedded-account-%d" % shipstation_account.id)
+    # Never tested: going live asks for a confirmation first (test_go_live_flow walks the rest).
+    expect(card.locator(".go-live-warnings")).to_contain_text("never been tested")
+    card.get_by_role("button", name="Go live anyway").click()
     expect(card.get_by_text("Saved.")).to_be_visible()
     expect(card.locator(".card-header")).to_contain_text("Live")
     expect(card.get_by_role("button", name="Synchronize")).to_be_visible()

@@ -33,8 +33,11 @@ def test_account_add_and_activate(app, factory, sandbox):
     live_first = runner.invoke(args=["embedded", "activate", "--account", str(account_id), "--site", "cli-site",
                                      "--live"])
     assert live_first.exit_code == 2 and "Enable the integration before making it live" in live_first.output
+    guarded = runner.invoke(args=["embedded", "activate", "--account", str(account_id), "--site", "cli-site",
+                                  "--enable", "--live"])
+    assert guarded.exit_code == 3 and "never been tested" in guarded.output and "--confirm" in guarded.output
     done = runner.invoke(args=["embedded", "activate", "--account", str(account_id), "--site", "cli-site",
-                               "--enable", "--live"])
+                               "--enable", "--live", "--confirm"])
     assert done.exit_code == 0 and "enabled=True live=True" in done.output
     other = factory.site(slug="no-access")
     refused = runner.invoke(args=["embedded", "activate", "--account", str(account_id), "--site", other.slug,

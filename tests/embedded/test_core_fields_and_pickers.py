@@ -102,4 +102,5 @@ def test_picker_lists_the_providers_values_cached_and_falls_back_to_typing(core_
     assert values == {"offer": "OF-NEW"} and not errors
     product = factory.product(site, sku="PK")
     page = client.get(f"/sites/{site.slug}/products/{product.id}/embedded").get_data(as_text=True)
-    assert 'list="picker-offer"' in page and 'id="picker-offer"' in page
+    picker_id = f"embedded-entity-product-{account.id}-picker-offer"
+    assert f'list="{picker_id}"' in page and f'id="{picker_id}"' in page

@@ -90,7 +90,7 @@ def test_bad_secret_fails_and_flags_the_account(factory, box, run_worker):
     run_worker()
     push = _push(order, account)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
-    assert push.account.auth_state == "needs_reauth" and sim.raw_stats()["folders"] == 0
+    assert push.account.auth_state == "failing" and sim.raw_stats()["folders"] == 0
 
 
 def test_order_without_files_is_refused_with_the_reason(factory, box, run_worker):

@@ -204,7 +204,7 @@ def test_auth_failure_stops_and_flags_the_account(factory, make_shipstation_acco
     run_worker()
     push = _push(order, account)
     assert push.state == "failed" and push.error_kind == "invalid_credentials"
-    assert push.account.auth_state == "needs_reauth"
+    assert push.account.auth_state == "failing"
 
 
 def test_exchanges_are_recorded_without_secrets(factory, make_shipstation_account, run_worker):

@@ -123,7 +123,7 @@ def test_bad_secret_fails_without_retry_and_flags_the_account(factory, siteflow,
     run_worker()
     push = _push(order, account)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
-    assert push.account.auth_state == "needs_reauth"
+    assert push.account.auth_state == "failing"
     assert "Invalid signature." in push.errors
 
 

@@ -152,7 +152,7 @@ def test_bad_password_fails_once_and_flags_the_account(key, app_ctx, sandbox, fa
     run_worker()
     push = _push(order.id)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1, push.errors
-    assert db.session.get(ProviderAccount, world.account.id).auth_state == "needs_reauth"
+    assert db.session.get(ProviderAccount, world.account.id).auth_state == "failing"
 
 
 def _ship(world, push):

@@ -84,7 +84,7 @@ def test_bad_api_key_fails_once_and_flags_the_account(factory, streamlive, run_w
     run_worker()
     push = _push(order)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
-    assert db.session.get(ProviderAccount, account.id).auth_state == "needs_reauth"
+    assert db.session.get(ProviderAccount, account.id).auth_state == "failing"
 
 
 def test_status_by_polling_and_by_signed_webhook(app, factory, streamlive, run_worker):

@@ -156,7 +156,7 @@ def test_wrong_secret_fails_without_retry_and_flags_the_account(factory, tflow, 
     run_worker()
     push = _push(order)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
-    assert db.session.get(ProviderAccount, account.id).auth_state == "needs_reauth"
+    assert db.session.get(ProviderAccount, account.id).auth_state == "failing"
 
 
 def test_uploaded_artwork_mode(factory, tflow, run_worker):

@@ -165,7 +165,7 @@ def test_cxml_bad_shared_secret_fails_without_retry_and_flags_the_account(factor
     run_worker()
     push = _push(order)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
-    assert push.account.auth_state == "needs_reauth"
+    assert push.account.auth_state == "failing"
 
 
 # ---------------------------------------------------------------------------- REST
@@ -232,7 +232,7 @@ def test_rest_bad_login_zero_guid_fails_without_retry(factory, make_account, run
     push = _push(order)
     assert push.state == "failed" and push.error_kind == "invalid_credentials" and push.attempts == 1
     assert "application id is wrong" in push.errors[0]
-    assert push.account.auth_state == "needs_reauth"
+    assert push.account.auth_state == "failing"
 
 
 def test_rest_expired_token_is_refreshed_once(factory, make_account, sandbox):

@@ -77,3 +77,26 @@ def test_oauth2_bad_credentials_are_an_auth_error():
     auth = OAuth2ClientCredentials("https://tflow.test/oauth/access_token", "id", "wrong")
     with pytest.raises(pe.ProviderAuthError):
         ProviderHTTP("https://tflow.test", auth=auth).request("GET", "/api/v2/product/list")
+
+
+@responses.activate
+def test_cached_tokens_are_encrypted_in_redis_with_their_ttl(app_ctx, app, monkeypatch):
+    """Issue 12 leftover: Redis holds the token encrypted with CREDENTIALS_KEY (a Redis dump or
+    MONITOR shows no usable token), and it still expires shortly before the token does."""
+    from cryptography.fernet import Fernet
+
+    from webapp.queue import get_redis
+
+    token = "tok-EXAMPLE-abcdef-123456"
+    responses.post("https://tflow.test/oauth/access_token", json={"access_token": token, "expires_in": 3600})
+    responses.get("https://tflow.test/api/v2/product/list", json={})
+    auth = OAuth2ClientCredentials("https://tflow.test/oauth/access_token", "id", "secret", redis=get_redis())
+    ProviderHTTP("https://tflow.test", auth=auth).request("GET", "/api/v2/product/list")
+    raw = get_redis().get(auth.cache_key)
+    assert raw and token.encode() not in raw and b"tok-" not in raw
+    assert 3400 < get_redis().ttl(auth.cache_key) <= 3540  # lifetime minus the margin
+    assert auth.token() == token and auth.token_requests == 1  # read back decrypted, no new grant
+
+    # Written under another key (the key was rotated): not decryptable, so a new grant, no error.
+    monkeypatch.setitem(app.config, "CREDENTIALS_KEY", Fernet.generate_key().decode())
+    assert auth.token() == token and auth.token_requests == 2

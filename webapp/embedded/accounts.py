@@ -11,7 +11,7 @@ from ..models import Admin, OrderPush, ProviderAccount, ProviderExchange, Site, 
 from ..providers import errors as pe
 from ..providers.fields import SECRET_PLACEHOLDER
 from ..providers.registry import all_providers
-from . import install, push_summary
+from . import account_status, install, push_summary
 from .clients import client_for
 from .jobs import subscribe_webhook_job, test_connection_job
 
@@ -70,8 +70,9 @@ def save_account(account: ProviderAccount | None, *, company_id: int, name: str,
             credentials, existing=account.credentials if account else None, allow_loopback=allow_loopback)
         sets, set_errors = provider.account_settings.clean(
             settings, existing=account.settings if account else None, allow_loopback=allow_loopback)
-        if account is not None and _addresses(provider, creds, sets) != _addresses(
-                provider, account.credentials, account.settings):
+        address_changed = account is not None and _addresses(provider, creds, sets) != _addresses(
+            provider, account.credentials, account.settings)
+        if address_changed:
             creds, cred_errors, sets, set_errors = _clean_for_new_address(
                 provider, account, credentials, settings, allow_loopback)
         errors.update({f"credentials.{k}": v for k, v in cred_errors.items()})
@@ -84,14 +85,14 @@ def save_account(account: ProviderAccount | None, *, company_id: int, name: str,
     if errors:
         return AccountResult(account, errors)
 
-    credentials_changed = account is None or creds != account.credentials
+    changed = account is not None and (creds != account.credentials or address_changed)
     if account is None:
-        account = ProviderAccount(company_id=company_id, provider_key=provider_key)
+        account = ProviderAccount(company_id=company_id, provider_key=provider_key, auth_state=account_status.UNTESTED)
         db.session.add(account)
     account.name, account.admin_id = name, admin.id
     account.credentials, account.settings = creds, sets
-    if credentials_changed:
-        account.auth_state = "untested"
+    if changed:
+        account_status.credentials_changed(account)
     db.session.commit()
     log.info("account saved id=%s provider=%s", account.id, provider_key)
     return AccountResult(account)
@@ -161,18 +162,16 @@ def run_connection_test(account_id: int) -> None:
     try:
         message = client.test_connection()
         account.test_state, account.test_code, account.test_message = "ok", "ok", message
-        account.auth_state = "ok"
     except pe.ProviderError as exc:
         code = exc.kind if exc.kind in ("invalid_credentials", "cannot_connect", "rate_limited") else "unknown"
         account.test_state, account.test_code = "failed", code
         account.test_message = " ".join(exc.messages())[:1000]
-        if code == "invalid_credentials":
-            account.auth_state = "needs_reauth"
     except Exception as exc:  # a provider bug must still end the test visibly
         log.exception("connection test crashed account=%s", account_id)
         account.test_state, account.test_code = "failed", "unknown"
         account.test_message = f"Unexpected error: {type(exc).__name__}"
     account.test_finished_at = utcnow()
+    account_status.test_finished(account, account.test_state == "ok", account.test_code, account.test_message)
     record_exchanges(account.id, "account", account.id, client.exchanges)
     db.session.commit()
 
@@ -208,5 +207,8 @@ def run_webhook_subscription(account_id: int) -> None:
     except pe.ProviderError as exc:
         account.webhook_subscription = {"state": "failed", "at": utcnow().isoformat(), "target_url": target_url,
                                         "kind": exc.kind, "message": " ".join(exc.messages())[:500]}
+        account_status.call_failed(account, exc, "Webhook subscription")
     record_exchanges(account.id, "account", account.id, client.exchanges)
     db.session.commit()
+    if account.webhook_subscription["state"] == "ok":
+        account_status.call_succeeded(client)

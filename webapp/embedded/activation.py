@@ -1,6 +1,7 @@
 """Per-site activation (Enable / IsLive) and per-entity provider settings."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -10,15 +11,19 @@ from ..models import ENTITY_TYPES, EntitySetting, ProviderAccount, Site, SiteAct
 from . import push_summary
 from .accounts import invalid_credentials_message
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class ActivationResult:
     activation: SiteActivation | None
     errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # going live needs a confirmation (go_live)
+    went_live: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.warnings
 
 
 def activation_for(account: ProviderAccount, site: Site) -> SiteActivation | None:
@@ -26,8 +31,11 @@ def activation_for(account: ProviderAccount, site: Site) -> SiteActivation | Non
 
 
 def set_activation(account: ProviderAccount, site: Site, *, enabled: bool | None = None,
-                   is_live: bool | None = None, settings: dict | None = None) -> ActivationResult:
-    """Enable/disable, go live or not, and save site-level settings. IsLive needs Enable."""
+                   is_live: bool | None = None, settings: dict | None = None,
+                   guarded: bool = False) -> ActivationResult:
+    """Enable/disable, go live or not, and save site-level settings. IsLive needs Enable.
+    ``guarded`` (the admin's web form and CLI until confirmed): switching IsLive on with
+    go_live warnings saves nothing and returns them."""
     # Built from ids, not relationships, so an invalid new row never cascades into the session.
     activation = activation_for(account, site) or SiteActivation(account_id=account.id, site_id=site.id, settings={})
     enabled = activation.enabled if enabled is None else enabled
@@ -45,6 +53,14 @@ def set_activation(account: ProviderAccount, site: Site, *, enabled: bool | None
         errors.update({f"settings.{k}": v for k, v in setting_errors.items()})
     if errors:
         return ActivationResult(activation if activation.id else None, errors)
+    went_live = bool(is_live and enabled and not (activation.enabled and activation.is_live))
+    if guarded and went_live:
+        from .go_live import warnings
+
+        found = warnings(account, site, values)
+        if found:
+            log.info("going live refused until confirmed account=%s site=%s: %s", account.id, site.id, found)
+            return ActivationResult(activation if activation.id else None, warnings=found)
     was_live = bool(activation.enabled and activation.is_live)
     activation.enabled, activation.is_live, activation.settings = enabled, (is_live and enabled), values
     db.session.add(activation)
@@ -52,7 +68,7 @@ def set_activation(account: ProviderAccount, site: Site, *, enabled: bool | None
         db.session.flush()
         push_summary.refresh_sites([site.id])
     db.session.commit()
-    return ActivationResult(activation)
+    return ActivationResult(activation, went_live=went_live)
 
 
 def enabled_accounts_for_site(site_id: int) -> list[ProviderAccount]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from ..extensions import db
-from ..models import PUSH_PUSHED, Order, OrderPush, utcnow
+from ..models import PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
 from . import push_bulk, push_summary
@@ -22,8 +22,15 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     """One slice: chunks of orders after the cursor (placed_at, id) of the last chunk done.
     Returns True when every recent order was handled, False when the slice's budget is spent."""
     cursor = ctx.cursor or {}
-    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= utcnow() - LOOKBACK)
+    # A backlog run (go_live) has its own window, fixed when it was asked for.
+    since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
+    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= since)
+    if ctx.checkpoint.get("backlog"):
+        recent = recent.filter(Order.paid.is_(True))  # an unpaid order never qualified
     if not cursor:
+        if ctx.checkpoint.get("backlog"):
+            ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
+                    f"{site.name} went live and were never pushed to {account.name}.")
         ctx.set_total(recent.count())
     while not budget.exhausted:
         query = recent
@@ -62,11 +69,15 @@ def _push_chunk(ctx, account, orders: list[Order], budget):
         OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders]))).all())
     eligible, skipped = [], []
     handled = 0
+    backlog = ctx.checkpoint.get("backlog")
     for order in orders:
         if handled and budget.urgent_waiting():
             break
         handled += 1
         if states.get(order.id) == PUSH_PUSHED:
+            ctx.count("unchanged")
+            continue
+        if backlog and states.get(order.id) not in (None, PUSH_WAITING):  # failed or in flight: not backlog
             ctx.count("unchanged")
             continue
         eligibility = check(order)

@@ -26,7 +26,8 @@ class PickerOptions:
 def picker_options(account: ProviderAccount, entity_type: str, field_name: str, *, refresh: bool = False) -> PickerOptions:
     from ..queue import get_redis
 
-    spec = next((f for f in account.provider.schema_for(entity_type) if f.name == field_name and f.picker), None)
+    schema = account.provider.account_settings if entity_type == "account" else account.provider.schema_for(entity_type)
+    spec = next((f for f in schema if f.name == field_name and f.picker), None)
     if spec is None:
         raise KeyError(f"{entity_type}.{field_name} is not a picker field")
     redis, key = get_redis(), f"embedded:picker:{account.id}:{entity_type}:{field_name}"

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
-from . import push_summary
+from . import account_status, push_summary
 from .accounts import record_exchanges
 from .clients import client_for
 from .context import build_order_context, item_external_number
@@ -260,13 +260,15 @@ def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> s
     """_succeeded, where an answer our code cannot store (a provider returning the wrong
     shape) is a crashed attempt, not a job error leaving the row 'pushing'."""
     try:
-        return _succeeded(push_id, result, item_ids, client)
+        outcome = _succeeded(push_id, result, item_ids, client)
     except OUR_INFRASTRUCTURE:
         db.session.rollback()
         raise  # our infrastructure: the lease expires and recovery re-queues (up to the cap)
     except Exception as exc:
         log.exception("push result could not be recorded push=%s", push_id)
         return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
+    account_status.call_succeeded(client)  # nothing written when the account is verified already
+    return outcome
 
 
 def push_many(push_ids: list[int], account: ProviderAccount) -> dict[int, str]:
@@ -374,8 +376,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
-    if isinstance(exc, pe.ProviderAuthError):
-        push.account.auth_state = "needs_reauth"
+    account_status.call_failed(push.account, exc, f"Push of order {push.order.number}")
     _history(push, "push failed", f"Push to {push.account.name} failed (attempt {push.attempts}): "
                                   + " ".join(push.errors))
     push_summary.refresh([push.order_id])

@@ -31,12 +31,20 @@ class AccountPush:
         return self.push.state if self.push else "waiting"
 
 
+def eligible_not_pushed(order: Order, push: OrderPush | None, eligibility=None) -> bool:
+    """The order qualifies, and the account has no push for it or only a waiting one: it
+    qualified before the site went live (go_live counts and pushes these)."""
+    if push is not None and push.state != PUSH_WAITING:
+        return False
+    return (eligibility or check(order)).ok
+
+
 def waiting_reasons(order: Order, push: OrderPush | None, eligibility=None) -> list[str]:
     """Why an order is waiting for an account, checked now (a stored reason may be stale)."""
     if push is not None and push.state != PUSH_WAITING:
         return []
     eligibility = eligibility or check(order)
-    return eligibility.reasons or [ELIGIBLE_NOT_PUSHED]
+    return [ELIGIBLE_NOT_PUSHED] if eligible_not_pushed(order, push, eligibility) else eligibility.reasons
 
 
 def order_pushes(order: Order, with_exchanges: bool = True) -> list[AccountPush]:

@@ -21,6 +21,7 @@ from ..models import (RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED, RUN_PARTIAL, 
                       ProviderAccount, Site, SiteActivation, SyncRun, utcnow)
 from ..providers.errors import ProviderError, ProviderRateLimited
 from ..queue import SYNC, more_urgent_waiting, stop_requested
+from . import account_status
 from .accounts import record_exchanges
 from .clients import client_for
 from .run_context import RunContext
@@ -180,12 +181,15 @@ def _run_stage(ctx: RunContext, step: dict, budget: Budget):
             done = order_sync.push_recent_orders(ctx, account, site, client, budget)
         else:
             done = status_sync.refresh_statuses(ctx, account, site, client, budget)
+        if account_status.calls_accepted(client):  # it talked to the provider, and it worked
+            account_status.call_succeeded(client)
         return "done" if done else "more"
     except ProviderRateLimited as exc:
         _after_error(ctx, run_id, account_id, client)
         return Pause(exc.retry_after or 60, exc.message)
     except ProviderError as exc:
         _after_error(ctx, run_id, account_id, client)
+        account_status.call_failed(db.session.get(ProviderAccount, account_id), exc, f"Synchronization #{run_id}")
         run = ctx.run
         remaining = max(0, run.progress_total - run.progress_done)
         if remaining:

@@ -52,9 +52,11 @@ def _active_key(account_id: int, site_id: int | None) -> str:
     return f"{account_id}:{site_id if site_id is not None else 'global'}"
 
 
-def request_run(account: ProviderAccount, items: list[str], started_by: str, site: Site | None = None) -> SyncRun:
+def request_run(account: ProviderAccount, items: list[str], started_by: str, site: Site | None = None,
+                options: dict | None = None) -> SyncRun:
     """Create the run (committed) and queue its job. Refuses unsupported items, sites where
-    the account is not live, and a second run while one is active."""
+    the account is not live, and a second run while one is active. ``options`` start its
+    checkpoint (a backlog run: go_live)."""
     items = [i for i in SYNC_ITEMS if i in set(items)]
     if not items:
         raise RunRefused("Choose at least one thing to synchronize.")
@@ -68,7 +70,7 @@ def request_run(account: ProviderAccount, items: list[str], started_by: str, sit
     elif not SiteActivation.query.filter_by(account_id=account.id, enabled=True, is_live=True).first():
         raise RunRefused(f"{account.name} is not enabled and live on any site.")
     run = SyncRun(account_id=account.id, site_id=site.id if site else None, scope="site" if site else "global",
-                  items=items, started_by=started_by, state=RUN_QUEUED,
+                  items=items, started_by=started_by, state=RUN_QUEUED, checkpoint=dict(options or {}),
                   active_key=_active_key(account.id, site.id if site else None))
     db.session.add(run)
     try:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from ..extensions import db
 from ..models import ProviderAccount, SiteActivation, utcnow
 from ..providers.base import STATUS_POLL_FIELDS
+from . import account_status
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def schedule_due_polls() -> int:
             continue
         minutes = interval_minutes(account)
         if (account.provider_key not in enabled or not provider.capabilities.status_polling or minutes <= 0
-                or account.auth_state == "needs_reauth"):
+                or account_status.credentials_refused(account)):
             continue
         if not redis.set(f"embedded:status-poll:{account.id}", utcnow().isoformat(), nx=True, ex=minutes * 60):
             continue  # polled within the interval

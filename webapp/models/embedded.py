@@ -32,8 +32,13 @@ class ProviderAccount(db.Model):
     admin_id = db.Column(db.ForeignKey("admins.id"), nullable=False, index=True)
     credentials = db.Column(EncryptedJSON, nullable=False, default=dict)
     settings = db.Column(db.JSON, nullable=False, default=dict)
-    # ok | needs_reauth | untested
+    # The account's one status (webapp.embedded.account_status): ok | failing | untested | changed
+    # (not verified since its credentials or address changed); set by every connection test and
+    # real call outcome, with the reason (auth_code = error kind, auth_message) and when.
     auth_state = db.Column(db.String(20), nullable=False, default="untested")
+    auth_code = db.Column(db.String(30), nullable=True)
+    auth_message = db.Column(db.String(1000), nullable=True)
+    auth_at = db.Column(UTCDateTime, nullable=True)
     webhook_token = db.Column(db.String(64), nullable=False, unique=True, default=new_webhook_token)
     webhook_subscription = db.Column(db.JSON, nullable=True)
     # Last "Test connection": queued | running | ok | failed

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from requests.auth import AuthBase
 
+from ..crypto import decrypt_text, encrypt_text
 from . import errors as e
 
 _ALGORITHMS = {"SHA256": hashlib.sha256, "SHA1": hashlib.sha1}
@@ -154,8 +155,9 @@ class TokenAuth(AuthBase):
 
     def _cached(self) -> str | None:
         if self.redis is not None:
+            # Encrypted with CREDENTIALS_KEY like stored secrets: Redis never holds a usable token.
             value = self.redis.get(self.cache_key)
-            return value.decode() if value else None
+            return decrypt_text(value) if value else None
         if self._local and self._local[1] > time.time():
             return self._local[0]
         return None
@@ -163,7 +165,7 @@ class TokenAuth(AuthBase):
     def _store(self, token: str, lifetime: float) -> None:
         ttl = max(1, int(lifetime - self.MARGIN if lifetime > 2 * self.MARGIN else lifetime / 2))
         if self.redis is not None:
-            self.redis.set(self.cache_key, token, ex=ttl)
+            self.redis.set(self.cache_key, encrypt_text(token), ex=ttl)
         else:
             self._local = (token, time.time() + ttl)
 

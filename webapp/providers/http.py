@@ -192,6 +192,7 @@ class ProviderHTTP:
         self.session = session or urlguard.guarded_session()
         self.session.headers.update({"User-Agent": USER_AGENT, **(headers or {})})
         self.exchanges: list[Exchange] = []
+        self.accepted = 0  # answers from the account's own host that raised nothing (account status)
         self.observer: Callable[[int | None, int], None] | None = None  # (status, ms) of every exchange: metrics
         if hasattr(auth, "bind"):  # a token scheme logs in through this same layer
             auth.bind(self)
@@ -260,6 +261,7 @@ class ProviderHTTP:
             raise failure
         if response.status_code not in ok_statuses:
             self._raise_for_status(response)
+        self.accepted += ours
         if expect in ("raw", "stream"):
             return response
         if expect == "text":

@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from redis.exceptions import RedisError
 
-from ...embedded import account_view, accounts, install
+from ...embedded import account_status, account_view, accounts, install
 from ...embedded.webhooks import webhook_url
 from ...models import ProviderAccount
 from .. import access
@@ -15,6 +15,11 @@ from . import bp
 from .common import account_or_404, htmx, usable_account_or_404
 
 log = logging.getLogger(__name__)
+
+
+@bp.app_template_global("account_status_info")
+def account_status_info(account: ProviderAccount) -> account_status.Status:
+    return account_status.describe(account)
 
 
 def _webhook_url(account: ProviderAccount) -> str:
@@ -75,4 +80,7 @@ def test_panel(account_id):
     account = access.managed_or_404(account_or_404(account_id))
     if not htmx():
         return redirect(url_for(".account", account_id=account.id))
-    return render_template("embedded/_test_panel.html", **account_view.test_panel(account))
+    panel = account_view.test_panel(account)
+    if not panel["polling"]:  # the poll that sees the end: the header status and exchanges follow (oob)
+        panel.update(oob=True, exchanges=account_view.recent_exchanges(account))
+    return render_template("embedded/_test_panel.html", **panel)

@@ -105,7 +105,7 @@ class ShipStation(Provider):
               help="Leave as is unless ShipStation support gives you another address."),
     )
     account_settings = schema(
-        Field("store_id", "Store ID", type="int", min=1,
+        Field("store_id", "Store ID", type="int", min=1, picker="store_choices",
               help="ShipStation store new orders go to; empty uses the account's first manual store."),
         Field("default_product_sku", "Default Product (SKU)", max_length=100,
               help="Used for items whose product is not linked to a ShipStation product."),
@@ -117,7 +117,7 @@ class ShipStation(Provider):
               choices=(("awaiting_shipment", "Awaiting Shipment"), ("on_hold", "On Hold"))),
     )
     site_settings = schema(
-        Field("store_id", "Store ID for this site", type="int", min=1,
+        Field("store_id", "Store ID for this site", type="int", min=1, picker="store_choices",
               help="Overrides the account's store for this site's orders."),
     )
     product_settings = schema(
@@ -164,6 +164,12 @@ class ShipStation(Provider):
         if not isinstance(stores, list):
             raise ProviderResponseError("ShipStation answered /stores with something that is not a list.")
         return f"Connected to ShipStation ({len(stores)} store{'s' if len(stores) != 1 else ''})."
+
+    def store_choices(self) -> list[tuple[str, str]]:
+        """The account's active stores (the Store ID pickers; going live checks the id is one)."""
+        stores = self.http.request("GET", "/stores")
+        return [(str(s["storeId"]), str(s.get("storeName") or s["storeId"])) for s in stores or []
+                if isinstance(s, dict) and s.get("storeId") is not None]
 
     # ---- push ---------------------------------------------------------------------
     def build_payloads(self, ctx: OrderContext):
