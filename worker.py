@@ -27,6 +27,7 @@ from sqlalchemy.orm import configure_mappers
 
 from webapp import create_app
 from webapp.extensions import db
+from webapp.providers.registry import all_providers
 from webapp.queue import MAINTENANCE, QUEUES, get_redis
 
 app = create_app()
@@ -100,6 +101,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with app.app_context():
         configure_mappers()
+        all_providers()  # provider modules imported once here, not in every forked job
         from webapp.embedded.warmup import warm_up
 
         warm_up()  # SQL compiled here is inherited by every forked job

@@ -627,10 +627,12 @@ def child_execute_run(run_id: int) -> dict:
     from webapp.embedded.run_slices import execute_run
     from webapp.extensions import db
     from webapp.models import SyncRun, utcnow
+    from webapp.providers.registry import all_providers
 
     app = create_app()
     with app.app_context():
-        configure_mappers()
+        configure_mappers()  # what worker.py's parent does before it forks a job's work horse
+        all_providers()
         db.session.execute(db.text("SELECT 1"))
         rss_before = current_rss_mb()
         profile = os.environ.get("BENCH_PROFILE")

@@ -15,8 +15,8 @@ account, before and after the hub's run (their median); the run's SQL statements
 statements per order.
 
 Targets: the status sync uses list/paged calls only (requests = the baseline's page count,
-never one per order); every shipment lands on its items. Time ratio to the baseline is
-reported.
+never one per order); every shipment lands on its items; the sync with news takes ≤ 2× the
+plain paged fetch (issue 18). The ratio of the run with nothing new is reported too.
 """
 from __future__ import annotations
 
@@ -172,6 +172,8 @@ def main(argv=None) -> int:
                      ok and first["requests"] == pages == expected_pages and again["requests"] == pages)
         result.check("shipments applied (items with tracking)", tracked, f"= {shipped_items}",
                      ok and tracked == shipped_items and first["updated"] == len(to_ship) and again["updated"] == 0)
+        result.check("status sync / plain paged fetch", first["seconds"] / base, "≤ 2.0",
+                     ok and first["seconds"] <= 2 * base, f"{n} orders, {len(to_ship)} shipped")
         result.check("bulk push requests", push["requests"], f"= {math.ceil(n / 100)}",
                      ok and push["requests"] == math.ceil(n / 100))
         result.check("bulk push time / the same bulk requests alone", push["seconds"] / bulk_floor, "≤ 3.0",

@@ -57,6 +57,48 @@ def test_product_sync_follows_the_rules_and_second_run_is_unchanged(factory, mak
     assert Product.query.filter_by(site_id=site.id).count() == 4
 
 
+def test_resync_skips_by_the_providers_change_stamp_and_updates_when_it_moves(factory, make_shipstation_account,
+                                                                              run_worker):
+    from webapp.embedded.catalog_sync import _product_payload, data_hash
+    from webapp.embedded.clients import client_for
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+
+    def sync() -> SyncRun:
+        run = request_run(account, ["products"], "ops@example.test", site=site)
+        run_worker()
+        run = _run(run.id)
+        assert run.state == "finished", run.error
+        return run
+
+    def bindings() -> dict[str, Binding]:
+        return {b.external_id: b for b in Binding.query.filter_by(account_id=account.id, kind="product")}
+
+    sync()
+    assert all(b.stamp == b.data["modifyDate"] for b in bindings().values())  # ShipStation's modifyDate
+    # The stamp decides before any hash: a stored hash that no longer matches is never looked at.
+    Binding.query.filter_by(account_id=account.id, kind="product").update({"data_hash": "stale"})
+    db.session.commit()
+    run = sync()
+    assert (run.updated, run.unchanged) == (0, 4)
+    # The provider changes one product: its stamp moves, it is updated (and only it).
+    mug = next(b for b in bindings().values() if b.data["sku"] == "MUG")
+    sim.control("PATCH", f"products/{mug.external_id}", name="Big Mug")
+    run = sync()
+    assert (run.created, run.updated, run.unchanged) == (0, 1, 3)
+    assert db.session.get(Product, mug.local_id).name == "Big Mug"
+    # Bindings kept before stamps were (stamp NULL): the hash decides, and the stamp is kept from then on.
+    hashes = {r.external_id: data_hash(_product_payload(r)) for r in client_for(account).iter_products()}
+    for external_id, binding in bindings().items():
+        binding.stamp, binding.data_hash = None, hashes[external_id]
+    db.session.commit()
+    run = sync()
+    assert (run.updated, run.unchanged) == (0, 4)
+    assert all(b.stamp == b.data["modifyDate"] for b in bindings().values())
+
+
 def test_products_created_in_admin_start_inactive_while_downloaded_start_active(factory):
     site = factory.site()
     assert factory.product(site).active is False

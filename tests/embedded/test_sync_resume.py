@@ -181,7 +181,8 @@ def test_the_log_cap_keeps_every_warning_and_error_and_counts_dropped_lines(fact
     factory.order(site, paid=False, items=[READY])                      # warning: not paid
     factory.order(site, paid=True, items=[{**READY, "ship_to": NO_COUNTRY}])  # error: rejected
     account, sim = make_shipstation_account(site)
-    sim.control("POST", "products", products=[{"sku": f"P-{i}", "name": f"P {i}"} for i in range(12)])
+    # Info lines: one per category created (11) and one for the page's 12 products.
+    sim.control("POST", "products", generate=12, categories=11)
     run = request_run(account, ["products", "orders"], "ops@example.test", site=site)
     run_worker(RUN_LOG_INFO_LINES=5)
     run = _run(run.id)
@@ -191,7 +192,7 @@ def test_the_log_cap_keeps_every_warning_and_error_and_counts_dropped_lines(fact
     assert any("not marked as paid" in line for line in warnings)
     assert any("failed" in line and "shipTo.country" in line for line in errors)
     [truncation] = [line for line in warnings if line.startswith("Log truncated")]
-    assert "7 later info line(s) were dropped" in truncation  # 12 product lines, 5 kept
+    assert "7 later info line(s) were dropped" in truncation  # 12 info lines, 5 kept
 
 
 @pytest.mark.serial

@@ -22,7 +22,7 @@ def test_site_synchronize_progress_and_log(client, login, factory, make_shipstat
     assert "100%" in html and "2 created" in html and "hx-trigger" not in html
     assert final.headers["HX-Trigger"] == "run-finished"
     log = client.get(f"/sites/{site.slug}/embedded/{account.id}/log").get_data(as_text=True)
-    assert "Product A created." in log and "Refresh" in log
+    assert "2 product(s) created: A, B." in log and "Refresh" in log
 
 
 def test_global_synchronize_log_in_preferences_and_site(client, login, factory, make_shipstation_account,

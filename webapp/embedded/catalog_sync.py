@@ -21,13 +21,14 @@ import threading
 from itertools import islice
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, lazyload
 
 from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
+from .bulk_sql import any_of
 
 
 def data_hash(payload: dict) -> str:
@@ -173,43 +174,65 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
     return not budget.exhausted
 
 
+def _listed(skus: list[str], limit: int = 20) -> str:
+    more = len(skus) - limit
+    return ", ".join(skus[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
 def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
                     batch: list[RemoteProduct]) -> None:
     """One batch, in a constant number of statements. An unchanged product (the common case
-    of a re-sync) costs nothing but its share of one narrow row query; ORM objects are
-    loaded only for products that changed; new products, their bindings and their log lines
-    are inserted with one (batched) INSERT each instead of one ORM flush per product."""
+    of a re-sync) costs nothing but its share of one narrow row query: its provider stamp
+    (when the provider has one) is compared before anything is hashed or built; without a
+    stamp its data hash decides. ORM objects are loaded only for products that changed; new
+    products and their bindings are inserted with one executemany each, and the page's
+    creations are logged in one line (warnings stay one per product)."""
     known = {row.external_id: row for row in db.session.execute(
-        select(Binding.external_id, Binding.data_hash, Product.id.label("product_id"))
+        select(Binding.id, Binding.external_id, Binding.data_hash, Binding.stamp, Product.id.label("product_id"))
         .outerjoin(Product, Product.id == Binding.local_id)
         .where(Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "product",
-               Binding.external_id.in_([r.external_id for r in batch])))}
-    work = []
+               any_of(Binding.external_id, {r.external_id for r in batch})))}
+    work: list[tuple[RemoteProduct, str]] = []
+    restamp: list[dict] = []  # bound before stamps were kept, unchanged by hash: keep the stamp now
     for remote in batch:
-        digest = data_hash(_product_payload(remote))
         row = known.get(remote.external_id)
-        if row is not None and row.product_id is not None and row.data_hash == digest:
-            ctx.count("unchanged")
-            continue
-        work.append((remote, digest))
+        digest = None
+        if row is not None and row.product_id is not None:
+            if remote.stamp is not None and row.stamp == remote.stamp:
+                ctx.count("unchanged")
+                continue
+            if remote.stamp is None or row.stamp is None:  # no stamp to compare: the hash decides
+                digest = data_hash(_product_payload(remote))
+                if row.data_hash == digest:
+                    ctx.count("unchanged")
+                    if remote.stamp is not None:
+                        restamp.append({"binding_id": row.id, "new_stamp": remote.stamp})
+                    continue
+        # A stamped record is compared by its stamp only: its hash is not needed ("").
+        work.append((remote, digest or ("" if remote.stamp is not None else data_hash(_product_payload(remote)))))
+    if restamp:
+        table = Binding.__table__
+        db.session.execute(table.update().where(table.c.id == bindparam("binding_id"))
+                           .values(stamp=bindparam("new_stamp")), restamp)
     if not work:
         return
     seen: set[str] = set()
     changed_ids = [remote.external_id for remote, _ in work if remote.external_id in known]
     bindings = {b.external_id: b for b in Binding.query.options(defer(Binding.data)).filter(
         Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "product",
-        Binding.external_id.in_(changed_ids)).all()} if changed_ids else {}
+        any_of(Binding.external_id, changed_ids)).all()} if changed_ids else {}
     bound_products = {p.id: p for p in Product.query.options(lazyload(Product.category)).filter(
-        Product.id.in_([b.local_id for b in bindings.values()])).all()} if bindings else {}
+        any_of(Product.id, [b.local_id for b in bindings.values()])).all()} if bindings else {}
     unbound_skus = [r.sku for r, _ in work if r.external_id not in bindings]
     by_sku = {p.sku: p for p in Product.query.options(lazyload(Product.category)).filter(
-        Product.site_id == site_id, Product.sku.in_(unbound_skus)).all()} if unbound_skus else {}
+        Product.site_id == site_id, any_of(Product.sku, unbound_skus)).all()} if unbound_skus else {}
     now = utcnow()
     new_rows: list[dict] = []                              # products to create, in one INSERT
     new_refs: list[tuple[RemoteProduct, str, Binding | None]] = []
     new_by_sku: dict[str, dict] = {}
     link_rows: list[dict] = []                             # new bindings, in one INSERT
-    logs: list[tuple[str, int | None, int | None]] = []    # (message, product id, or index in new_rows)
+    linked: list[str] = []                                 # SKUs matched to existing products
+    skipped: list[tuple[str, dict]] = []                   # one line each
     for remote, digest in work:
         if remote.external_id in seen:
             ctx.count("unchanged")  # the same remote product twice in one batch (its pages shifted)
@@ -223,50 +246,58 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
             _update_product(product, remote)
             ctx.count("updated")
             if binding is None:
-                logs.append((f"Product {remote.sku} matched an existing product by SKU; linked and updated.",
-                             product.id, None))
+                linked.append(remote.sku)
                 link_rows.append(_binding_row(account_id, site_id, remote, digest, product.id, now))
             else:
                 binding.local_id = product.id
-                binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+                _refresh_binding(binding, remote, digest, now)
             continue
         pending = new_by_sku.get(remote.sku)
         if pending is not None:  # two remote products with one SKU: the first one is linked
             ctx.count("skipped")
-            logs.append((f"Product {remote.sku}: another product with this SKU was created in this batch; "
-                         f"this one (id {remote.external_id}) is not linked.", None, None))
+            skipped.append((f"Product {remote.sku}: another product with this SKU was created in this batch; "
+                            f"this one (id {remote.external_id}) is not linked.", {}))
             continue
         row = {"site_id": site_id, "sku": remote.sku, "name": remote.name, "description": remote.description,
                "price": _price(remote.price), "active": remote.active, "source": "sync",
                "category_id": resolver.local_id(remote.category), "created_at": now, "updated_at": now}
         new_by_sku[remote.sku] = row
-        logs.append((f"Product {remote.sku} created.", None, len(new_rows)))
         new_rows.append(row)
         new_refs.append((remote, digest, binding))
         ctx.count("created")
-    new_ids: list[int] = []
     if new_rows:
         db.session.flush()  # categories (and their log lines) first, in order
-        # Core executemany with RETURNING is sent as multi-row INSERTs; rows come back in no
-        # guaranteed order, so they are matched by SKU (unique per site, and in new_rows).
-        table = Product.__table__
-        ids_by_sku = dict(db.session.execute(table.insert().returning(table.c.sku, table.c.id), new_rows).all())
-        new_ids = [ids_by_sku[row["sku"]] for row in new_rows]
-        for (remote, digest, binding), product_id in zip(new_refs, new_ids):
+        # Plain executemany (no RETURNING: on PostgreSQL that is a multi-row statement text
+        # psycopg parses anew per page), then the ids by SKU — unique per site.
+        db.session.execute(Product.__table__.insert(), new_rows)
+        ids_by_sku = dict(db.session.execute(select(Product.sku, Product.id).where(
+            Product.site_id == site_id, any_of(Product.sku, [row["sku"] for row in new_rows]))).all())
+        for remote, digest, binding in new_refs:
+            product_id = ids_by_sku[remote.sku]
             if binding is None:
                 link_rows.append(_binding_row(account_id, site_id, remote, digest, product_id, now))
             else:  # its product was deleted locally: bind the new one
                 binding.local_id = product_id
-                binding.data, binding.data_hash, binding.synced_at = remote.data, digest, now
+                _refresh_binding(binding, remote, digest, now)
     if link_rows:
         db.session.execute(Binding.__table__.insert(), link_rows)
-    ctx.log_many([(message, {"product_id": product_id if index is None else new_ids[index]})
-                  for message, product_id, index in logs])
+    summary = []
+    if new_rows:
+        summary.append((f"{len(new_rows)} product(s) created: {_listed([r['sku'] for r in new_rows])}.", {}))
+    if linked:
+        summary.append((f"{len(linked)} product(s) matched existing products by SKU; linked and updated: "
+                        f"{_listed(linked)}.", {}))
+    ctx.log_many(summary + skipped)
 
 
 def _binding_row(account_id: int, site_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
-    return {"account_id": account_id, "site_id": site_id, "kind": "product", "local_id": local_id, "external_id": remote.external_id,
-            "data": remote.data, "data_hash": digest, "synced_at": now}
+    return {"account_id": account_id, "site_id": site_id, "kind": "product", "local_id": local_id,
+            "external_id": remote.external_id, "data": remote.data, "data_hash": digest, "stamp": remote.stamp,
+            "synced_at": now}
+
+
+def _refresh_binding(binding: Binding, remote: RemoteProduct, digest: str, now) -> None:
+    binding.data, binding.data_hash, binding.stamp, binding.synced_at = remote.data, digest, remote.stamp, now
 
 
 def _update_product(product: Product, remote: RemoteProduct) -> None:

@@ -110,6 +110,9 @@ class Binding(db.Model):
     external_id = db.Column(db.String(100), nullable=False)
     data = db.Column(db.JSON, nullable=False, default=dict)
     data_hash = db.Column(db.String(64), nullable=False, default="")
+    # The provider's change stamp (ShipStation modifyDate) when it gives one: a re-sync skips a
+    # record whose stamp is unchanged without hashing it. NULL: compare data_hash.
+    stamp = db.Column(db.String(100), nullable=True)
     synced_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
 

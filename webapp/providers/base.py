@@ -127,6 +127,10 @@ class RemoteProduct:
     description: str = ""
     category: "RemoteCategory | None" = None
     data: dict = field(default_factory=dict)
+    # The provider's change stamp (a modify date or version) when it has one: an unchanged
+    # stamp means an unchanged record, so a re-sync skips it without hashing. None: the
+    # sync compares a hash of the record instead.
+    stamp: str | None = None
 
 
 @dataclass

@@ -334,6 +334,7 @@ class ShipStation(Provider):
             description=str(p.get("internalNotes") or ""), category=self._category(p),
             data={k: p.get(k) for k in ("productId", "sku", "name", "price", "active", "modifyDate",
                                         "fulfillmentSku", "warehouseLocation")},
+            stamp=str(p["modifyDate"])[:100] if p.get("modifyDate") else None,
         )
 
     PRODUCT_QUERY = {"showInactive": "true", "sortBy": "CreateDate"}  # a stable order across pages
