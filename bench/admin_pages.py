@@ -186,9 +186,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     harness.add_common_args(parser)
     parser.add_argument("--requests", type=int, default=60, help="timed requests per page (≥ 50)")
+    parser.add_argument("--orders", type=int, help="orders to seed (default 1,000,000 on PostgreSQL, "
+                                                   "100,000 on SQLite)")
     args = parser.parse_args(argv)
     n_sites, n_products, n_orders = ((50, 4_000, 20_000) if args.quick else
                                      (50, 20_000, 1_000_000) if args.postgres else (50, 20_000, 100_000))
+    n_orders = args.orders or n_orders
     result = harness.Result(NAME, args)
     env = harness.BenchEnv(NAME, args)
     try:
