@@ -160,8 +160,12 @@ def test_a_second_sigterm_kills_the_job_and_the_database_recovers_it(app, app_ct
     procs = []
     try:
         knobs, world, account_id, api, sim = _set_up(app, monkeypatch, lease=4, run_stale=3, maintenance=1,
-                                                     rq_maintenance=2, read_timeout=10)
-        harness.set_faults(api, slow_rate=1.0, slow_seconds=3.0)  # still inside the call 1.5 s after the stop
+                                                     rq_maintenance=2, read_timeout=15)
+        # Every answer takes 8 s: a stop sent as soon as the test sees "pushing" (or a page's
+        # progress) still finds the work horse inside its call 1.5 s later, even on a busy
+        # machine where the test notices late. With 3 s, a late look let the page finish and the
+        # slice hand over at its checkpoint: the warm path, not the one this test is about.
+        harness.set_faults(api, slow_rate=1.0, slow_seconds=8.0)
         order_id = world.eligible[0]
 
         def cold_stop(proc):
