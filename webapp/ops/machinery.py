@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.scheduler import RQScheduler
 
 from ..extensions import db
 from ..models import PUSH_PUSHING, OrderPush, ProviderAccount, utcnow
@@ -120,12 +121,25 @@ def snapshot(company_id: int | None = None) -> Snapshot:
                                     StartedJobRegistry(queue=queue).count, scheduled.count, failed.count))
         shot.scheduled += _jobs(redis, queue.name, scheduled.get_job_ids(0, FAILED_SHOWN - 1), "scheduled", scheduled)
         shot.failed += _jobs(redis, queue.name, failed.get_job_ids(0, FAILED_SHOWN - 1), "failed")
-    # RQ locks scheduling per queue; usually one worker holds them all.
-    holders = {redis.get(f"rq:scheduler-lock:{name}") for name in QUEUES}
-    shot.scheduler_holder = ", ".join(sorted(h.decode() for h in holders if h)) or None
+    shot.scheduler_holder = _scheduler_holder(redis)
     last = redis.get("embedded:maintenance:last")
     shot.maintenance = json.loads(last) if last else None
     return shot
+
+
+def _scheduler_holder(redis) -> str | None:
+    """Where RQ's scheduler runs, as ops find it: "host, pid N". RQ locks scheduling per queue
+    under a random scheduler name (usually one scheduler holds them all); the scheduler's own
+    hash says which process that is — a child of the worker that started it."""
+    from ..queue import QUEUES
+
+    names = {redis.get(RQScheduler.get_locking_key(name)) for name in QUEUES} - {None}
+    holders = []
+    for name in sorted(n.decode() for n in names):
+        info = {k.decode(): v.decode() for k, v in redis.hgetall(f"rq:scheduler:{name}").items()}
+        holders.append(f"{info['hostname']}, pid {info['pid']}" if info.get("hostname") and info.get("pid", "0") != "0"
+                       else f"scheduler {name[:8]} (starting)")
+    return "; ".join(holders) or None
 
 
 def _worker_row(worker: Worker, now: datetime, gone_after: float) -> WorkerRow:
