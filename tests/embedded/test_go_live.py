@@ -173,6 +173,29 @@ def test_backlog_counts_orders_that_qualified_before_going_live_and_reuses_the_o
     assert go_live.backlog_count(account, site) == 2
 
 
+def test_the_card_counts_the_backlog_in_chunks_and_stops_at_what_it_shows(
+        client, login, factory, make_shipstation_account, monkeypatch):
+    site = factory.site()
+    account, _ = make_shipstation_account(site, live=False)
+    ready = _ready(factory, site, 7)
+    factory.order(site, paid=True, items=[{"approval": "pending"}])  # between them: not backlog
+    _ready(factory, site, 2)
+    assert set_activation(account, site, enabled=True, is_live=True).ok
+    # Chunks of 3 (keyset over placed_at, id): every order once, oldest first, across chunks.
+    chunked = [o.id for o in go_live.iter_backlog(account, site, chunk=3)]
+    assert len(chunked) == len(set(chunked)) == 9 and chunked[:7] == [o.id for o in ready]
+    assert go_live.backlog_count(account, site) == 9
+    assert go_live.backlog_count(account, site, cap=4) == 4
+
+    monkeypatch.setattr(go_live, "BACKLOG_SHOWN", 5)
+    login(factory.admin(is_super=True))
+    notice = client.get(f"{BASE}/sites/{site.slug}/accounts/{account.id}/backlog", headers=HX).get_data(as_text=True)
+    assert "More than 5 orders</strong> of the last 30 days" in notice and "Push them" in notice
+    monkeypatch.setattr(go_live, "BACKLOG_SHOWN", 9)
+    notice = client.get(f"{BASE}/sites/{site.slug}/accounts/{account.id}/backlog", headers=HX).get_data(as_text=True)
+    assert "<strong>9 orders</strong>" in notice and "More than" not in notice
+
+
 def test_push_them_runs_once_with_logs_and_never_pushes_twice(client, login, factory, make_shipstation_account,
                                                               run_worker):
     site = factory.site()

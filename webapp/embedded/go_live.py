@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from itertools import islice
 
 from redis.exceptions import RedisError
-from sqlalchemy import exists
+from sqlalchemy import exists, tuple_
 
 from ..models import PUSH_WAITING, Order, OrderPush, ProviderAccount, Site, SiteActivation, SyncRun, utcnow
 from . import account_status
@@ -25,6 +26,7 @@ from .runs import RunRefused, request_run
 log = logging.getLogger(__name__)
 
 BACKLOG_DAYS = 30
+BACKLOG_SHOWN = 500  # the card counts this far ("more than 500"); the run pushes them all
 MAX_BACKLOG_DAYS = 90
 
 
@@ -101,16 +103,27 @@ def _candidates(account: ProviderAccount, site: Site, days: int):
             .order_by(Order.placed_at, Order.id))
 
 
-def backlog_orders(account: ProviderAccount, site: Site, days: int = BACKLOG_DAYS) -> list[Order]:
-    """The orders the order tab calls "qualified before the site went live" (push_view)."""
-    pushes = {p.order_id: p for p in OrderPush.query.filter(OrderPush.account_id == account.id,
-                                                            OrderPush.order_id.in_(_candidates(
-                                                                account, site, days).with_entities(Order.id)))}
-    return [o for o in _candidates(account, site, days) if eligible_not_pushed(o, pushes.get(o.id))]
+def iter_backlog(account: ProviderAccount, site: Site, days: int = BACKLOG_DAYS, chunk: int = 200):
+    """The orders the order tab calls "qualified before the site went live" (push_view), oldest
+    first, read a chunk at a time (keyset on placed_at, id) so a caller may stop early."""
+    after = None
+    while True:
+        query = _candidates(account, site, days)
+        if after is not None:
+            query = query.filter(tuple_(Order.placed_at, Order.id) > after)
+        orders = query.limit(chunk).all()
+        if not orders:
+            return
+        pushes = {p.order_id: p for p in OrderPush.query.filter(OrderPush.account_id == account.id,
+                                                                OrderPush.order_id.in_([o.id for o in orders]))}
+        yield from (o for o in orders if eligible_not_pushed(o, pushes.get(o.id)))
+        after = (orders[-1].placed_at, orders[-1].id)
 
 
-def backlog_count(account: ProviderAccount, site: Site, days: int = BACKLOG_DAYS) -> int:
-    return len(backlog_orders(account, site, days))
+def backlog_count(account: ProviderAccount, site: Site, days: int = BACKLOG_DAYS, cap: int | None = None) -> int:
+    """How many; at most ``cap`` (the site card stops there: a site that goes live with
+    thousands of waiting orders must not make every view of the card check each of them)."""
+    return sum(1 for _ in islice(iter_backlog(account, site, days), cap))
 
 
 def active_backlog_run(account: ProviderAccount, site: Site) -> SyncRun | None:

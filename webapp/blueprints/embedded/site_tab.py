@@ -38,8 +38,9 @@ def _site_card(site, account: ProviderAccount, *, form=None, enabled=None, is_li
 
 def _backlog(site, account: ProviderAccount) -> dict:
     run = go_live.active_backlog_run(account, site)
-    return {"backlog": 0 if run else go_live.backlog_count(account, site), "backlog_run": run,
-            "backlog_days": go_live.BACKLOG_DAYS}
+    count = 0 if run else go_live.backlog_count(account, site, cap=go_live.BACKLOG_SHOWN + 1)
+    return {"backlog": min(count, go_live.BACKLOG_SHOWN), "backlog_more": count > go_live.BACKLOG_SHOWN,
+            "backlog_run": run, "backlog_days": go_live.BACKLOG_DAYS}
 
 
 def render_site_tab(site, **_ctx) -> str:
