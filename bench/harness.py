@@ -158,12 +158,15 @@ class BenchEnv:
                 time.sleep(0.05)
         return Sandbox(url, proc)
 
-    def start_workers(self, n: int, *, burst: bool = False, scheduler: bool = True, tag: str = "w") -> list:
+    def start_workers(self, n: int, *, burst: bool = False, scheduler: bool = True, tag: str = "w",
+                      env: dict | None = None) -> list:
+        """``env``: settings for these workers only (e.g. PUSH_COALESCE=0)."""
         procs = []
         for i in range(n):
             cmd = [PY, str(ROOT / "worker.py")] + (["--burst"] if burst else []) + ([] if scheduler else ["--no-scheduler"])
             log = open(self.tmp / f"worker-{tag}{i}.log", "w")
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=self.child_env(), stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=self.child_env(**(env or {})), stdout=log,
+                                    stderr=subprocess.STDOUT)
             self.children.append(proc)
             procs.append(proc)
         return procs

@@ -4,7 +4,10 @@ Part 1 — one simulator account limited to LIMIT requests per WINDOW seconds (t
 simulator's window is compressed from ShipStation's 40/min to 40 per 10 s to keep the run
 short; the hub's shared limiter gets the same numbers through PROVIDER_RATE_LIMITS).
 N orders are marked paid (each queues its automatic push), then four real ``worker.py``
-processes (with the RQ scheduler) push them, one ``createorder`` request per order.
+processes (with the RQ scheduler) push them, one ``createorder`` request per order: these
+workers run with PUSH_COALESCE=0, the one-by-one path of every provider without a bulk call
+(with coalescing on, ShipStation's queued pushes go out in a few ``createorders`` requests and
+the limit would not bind: part 3).
 
   achieved rate = LIMIT × (windows − 1) / (first create of the last window − first create)
 
@@ -16,6 +19,11 @@ in a long run). Targets: ≥ 95% of LIMIT/WINDOW, and 0 responses 429 at the sim
 Part 2 — a global synchronization ("orders") of 1,000 paid orders over 4 sites, run by a
 real worker: ShipStation's bulk ``createorders`` (≤ 100 orders per request) must be used —
 target ≤ 12 requests (counted at the simulator).
+
+Part 3 — part 1's N orders on a fresh account and site, with coalescing on (the default):
+the first push jobs take the queued pushes along in ``createorders`` requests (≤ 100 orders
+each). Every request, single or bulk, counts against the same limit. Checks: 0 responses
+429, every order created once; figures: requests by kind and the time to all pushed.
 """
 from __future__ import annotations
 
@@ -61,7 +69,7 @@ def main(argv=None) -> int:
         from webapp.storefront import orders as uc
 
         with app.app_context():
-            _, sites = harness.setup_company(5)
+            _, sites = harness.setup_company(6)
             sim = adapter.create_account(rate_limit=LIMIT, window_seconds=WINDOW)
             account_id = harness.connect_account(sim, [sites[0]], name="Rate limited")
             order_ids = harness.bulk_orders([sites[0]], n_orders, prefix="RATE-", paid=False, approved=True)
@@ -77,7 +85,7 @@ def main(argv=None) -> int:
                 uc.mark_paid(db.session.get(Order, order_id), "bench@bench.test")
                 db.session.expunge_all()
             queued_in = time.monotonic() - started
-            workers = env.start_workers(4)
+            workers = env.start_workers(4, env={"PUSH_COALESCE": "0"})  # one createorder per order
             env.wait_for_workers(4)
             started = time.monotonic()
             budget = (n_orders / LIMIT + 2) * WINDOW * 2 + 60
@@ -129,10 +137,10 @@ def main(argv=None) -> int:
             # ---- part 2: global synchronization with bulk createorders
             sim2 = adapter.create_account(rate_limit=LIMIT, window_seconds=WINDOW)
             shares = [0.4, 0.3, 0.2, 0.1]
-            for site_id, share in zip(sites[1:], shares):
+            for site_id, share in zip(sites[1:5], shares):
                 harness.bulk_orders([site_id], int(bulk_orders_n * share), prefix=f"G{site_id}-", paid=True,
                                     approved=True)
-            bulk_account = harness.connect_account(sim2, sites[1:], name="Global")
+            bulk_account = harness.connect_account(sim2, sites[1:5], name="Global")
             from webapp.embedded.runs import request_run
             run_id = request_run(db.session.get(ProviderAccount, bulk_account), ["orders"], "bench").id
             started = time.monotonic()
@@ -158,6 +166,32 @@ def main(argv=None) -> int:
             result.check("global sync of orders: requests", len(log2), f"≤ {target}",
                          finished and run.state == "finished" and run.created == bulk_orders_n
                          and len(log2) <= target, f"{bulk} createorders for {bulk_orders_n} orders")
+
+            # ---- part 3: the same burst with coalescing on (the default)
+            sim3 = adapter.create_account(rate_limit=LIMIT, window_seconds=WINDOW)
+            account3 = harness.connect_account(sim3, [sites[5]], name="Coalesced")
+            order_ids3 = harness.bulk_orders([sites[5]], n_orders, prefix="RATC-", paid=False, approved=True)
+            for order_id in order_ids3:
+                uc.mark_paid(db.session.get(Order, order_id), "bench@bench.test")
+                db.session.expunge_all()
+            workers = env.start_workers(4, tag="c")
+            env.wait_for_workers(4)
+            started = time.monotonic()
+            done3 = wait_until(lambda: (db.session.rollback(), pushed(account3))[1] >= n_orders, budget)
+            elapsed3 = time.monotonic() - started
+            env.stop(workers)
+            log3 = adapter.requests_log(sim3)
+            bulk3 = sum(1 for e in log3 if e["path"].endswith(adapter.bulk_push_path))
+            singles3 = sum(1 for e in log3 if e["path"].endswith(adapter.push_path))
+            stats3 = adapter.stats(sim3)
+            result.figure("coalesced: createorders / createorder / all requests / 429s",
+                          f"{bulk3} / {singles3} / {len(log3)} / {stats3['rate_limited']}")
+            result.figure("coalesced: all pushed after (from 4 workers up)", elapsed3, "s")
+            result.check("coalesced burst: responses 429 at the simulator", stats3["rate_limited"], "= 0",
+                         done3 and stats3["rate_limited"] == 0, f"{n_orders} orders, 4 workers")
+            result.check("coalesced burst: orders in the simulator (exactly once)", stats3["orders"],
+                         f"= {n_orders}", done3 and stats3["orders"] == n_orders
+                         and stats3["duplicate_order_numbers"] == 0, f"{len(log3)} requests")
     finally:
         env.close()
     result.save()

@@ -71,6 +71,9 @@ class Config:
     PROVIDER_READ_TIMEOUT = float(os.environ.get("PROVIDER_READ_TIMEOUT", "30"))
     PUSH_BACKOFF_BASE = float(os.environ.get("PUSH_BACKOFF_BASE", "5"))
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "8"))
+    # A push job of a provider with a bulk call takes the account's other queued, due pushes
+    # along in one request (push.py). 0 sends every push on its own (one request per order).
+    PUSH_COALESCE = os.environ.get("PUSH_COALESCE", "1").strip().lower() not in ("0", "false", "no", "")
     PROVIDER_RATE_LIMITS = _rate_limits("PROVIDER_RATE_LIMITS")
     # Recovery latency (how long before a lost job is noticed). The defaults suit production;
     # tests and `make chaos` compress them. A push lease must outlast the longest single push.

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
                       OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
 from ..providers import errors as pe
-from . import account_status, push_summary
+from . import account_status, push_coalesce, push_summary
 from .accounts import record_exchanges
 from .clients import client_for
 from .context import build_order_context, item_external_number
@@ -36,6 +36,8 @@ from .jobs import push_order_job
 log = logging.getLogger(__name__)
 
 BACKOFF_CAP = 600.0
+# A job released this early (RQ's scheduler vs our clock) still counts as on time.
+DUE_GRACE = 2.0
 # Failures of our side, not the provider's: they propagate (the job fails visibly, the lease
 # expires, recovery re-queues). RQ's job timeout is an Exception too and must never be
 # mistaken for a provider bug and answered with more database work.
@@ -209,7 +211,18 @@ def run_push(push_id: int) -> str:
         db.session.rollback()
         log.info("push skipped push=%s (not queued)", push_id)
         return "skipped"
+    if push.state == PUSH_QUEUED and push.next_attempt_at is not None \
+            and push.next_attempt_at > utcnow() + timedelta(seconds=DUE_GRACE):
+        # An earlier job of a push that has since been rescheduled (it went along in a bulk
+        # request that was turned away): the job scheduled for next_attempt_at sends it.
+        db.session.rollback()
+        log.info("push skipped push=%s (not due before %s)", push_id, push.next_attempt_at)
+        return "skipped"
     account = push.account
+    if push.state == PUSH_QUEUED and push_coalesce.coalesces(account):
+        chunk = push_coalesce.take_along(push_id, account)
+        if chunk != [push_id]:  # others go along (or another worker holds this one)
+            return push_coalesce.push_together(push_id, chunk, account)
     try:
         prepared, error = _prepare(push), None
     except OUR_INFRASTRUCTURE:

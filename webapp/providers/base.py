@@ -232,6 +232,9 @@ class Provider:
     repush: ClassVar[str] = "update"       # a key of REPUSH_POLICIES
     repush_note: ClassVar[str] = ""        # the provider's specifics, e.g. the duplicate-order message
     rate_limit: ClassVar[RateLimit | None] = None
+    # bulk_push: the most pushes one push_orders_bulk call is handed when queued pushes are
+    # sent together (push.py coalescing); the provider's own request size.
+    bulk_push_size: ClassVar[int] = 100
     # Shown on the order tab next to the external status (e.g. a provider that reports none).
     status_note: ClassVar[str] = ""
     timeout: ClassVar[tuple[float, float]] = (5.0, 30.0)

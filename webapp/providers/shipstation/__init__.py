@@ -137,6 +137,7 @@ class ShipStation(Provider):
     }
     webhook_auth = "resource_url"
     rate_limit = RateLimit(limit=40, window_seconds=60)
+    bulk_push_size = BULK_SIZE
 
     def build_http(self) -> ProviderHTTP:
         creds = self.credentials_values
