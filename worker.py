@@ -6,7 +6,10 @@ sync slice. Name queues to dedicate workers, e.g. `python worker.py push webhook
 
 The app is created once before forking (imports and mappers are paid once); every job
 runs inside an application context, and the forked work horse gets a fresh database
-connection pool (pooled connections must never cross a fork).
+connection pool (pooled connections must never cross a fork). An order push — short, bounded
+by its job timeout, exactly-once through its row's claim — runs in the worker process itself
+(IN_PROCESS_JOBS): no fork, and the SQL it compiled stays compiled for the next push instead of
+dying with a work horse (bench/README.md: starved_push). Every other job gets a work horse.
 
 Stopping: SIGTERM is a warm shutdown — no new job is taken, a push in hand finishes and a sync
 slice ends at its next checkpoint (its next slice waits in the queue for any worker); then the
@@ -23,14 +26,20 @@ import time
 
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
 from webapp import create_app
+from webapp.embedded.jobs import push_order_job
 from webapp.extensions import db
 from webapp.providers.registry import all_providers
 from webapp.queue import MAINTENANCE, QUEUES, get_redis
 
 app = create_app()
+
+# Jobs run in the worker process, without a work horse. A cold stop (second SIGTERM) ends the
+# job where it is, like a killed horse: the push's row stays under its lease and is recovered.
+IN_PROCESS_JOBS = frozenset({push_order_job.func_path})
 
 
 class HubWorker(Worker):
@@ -46,6 +55,22 @@ class HubWorker(Worker):
 
             with app.app_context():
                 ensure_scheduled(self.connection)
+
+    def execute_job(self, job, queue):
+        """A job of IN_PROCESS_JOBS runs here, as RQ's SimpleWorker runs every job; the others
+        in a forked work horse."""
+        if job.func_name not in IN_PROCESS_JOBS:
+            return super().execute_job(job, queue)
+        self.prepare_execution(job)
+        self.perform_job(job, queue)
+        self.set_state(WorkerStatus.IDLE)
+
+    def get_heartbeat_ttl(self, job):
+        """No horse monitor beats while an in-process job runs: the worker's key must outlive
+        the job's timeout (as in SimpleWorker)."""
+        if job.func_name in IN_PROCESS_JOBS and job.timeout and job.timeout > 0:
+            return int(job.timeout) + 60
+        return super().get_heartbeat_ttl(job)
 
     def main_work_horse(self, job, queue):  # runs in the forked child
         with app.app_context():

@@ -4,6 +4,8 @@ looked up before re-creating, and the re-push policy is in the catalogue."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from sqlalchemy import update
 
@@ -13,6 +15,8 @@ from webapp.extensions import db
 from webapp.models import OrderPush, utcnow
 from webapp.storefront import orders as uc
 
+from ..conftest import ROOT, worker_env
+
 TWO_ITEMS = [{"approval": "approved"}, {"approval": "approved"}]
 
 
@@ -21,13 +25,16 @@ def _push(order) -> OrderPush:
     return OrderPush.query.filter_by(order_id=order.id).one()
 
 
-def test_a_worker_dying_between_calls_resumes_without_creating_twice(factory, fake_account, fake_remote,
+def test_a_worker_dying_between_calls_resumes_without_creating_twice(app, factory, fake_account, fake_remote,
                                                                        run_worker):
     site = factory.site()
     fake_account(site)
     order = factory.order(site, paid=False, items=TWO_ITEMS)
     uc.mark_paid(order, "ops@example.test")
-    run_worker(FAKE_PROVIDER_CRASH_AFTER="order")   # the work horse dies right after the order exists
+    # The worker dies right after the order exists (a push runs in the worker process itself).
+    died = subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst"], cwd=ROOT, capture_output=True,
+                          env={**worker_env(app), "FAKE_PROVIDER_CRASH_AFTER": "order"}, text=True, timeout=60)
+    assert died.returncode != 0
     push = _push(order)
     assert push.state == "pushing" and push.checkpoint == {"order": "O-2"}  # (O-1 was the token)
     assert fake_remote.creates("orders") == 1 and fake_remote.creates("jobs") == 0

@@ -133,3 +133,43 @@ def test_only_a_worker_taking_maintenance_keeps_the_recovery_chain(app, app_ctx)
         _wait(lambda: redis.exists(CHAIN_KEY), "maintenance chain", everything)
     finally:
         _stop(everything)
+
+
+# A real worker that notes which process runs each job.
+WHERE_WORKER = """
+import os, runpy, sys
+import redis
+import tests.queue_probe as probe_module
+from webapp.embedded import jobs
+r = redis.Redis.from_url(os.environ["REDIS_URL"])
+r.set("test:worker-pid", os.getpid())
+def noting(name, real):
+    def job(*args):
+        r.rpush("test:job-pids", f"{name}|{os.getpid()}")
+        return real(*args)
+    return job
+jobs.push_order_job.func = noting("push", jobs.push_order_job.func)
+probe_module.probe = noting("probe", probe_module.probe)
+sys.argv = ["worker.py", "--burst"]
+runpy.run_path("worker.py", run_name="__main__")
+"""
+
+
+def test_an_order_push_runs_in_the_worker_process_other_jobs_in_a_work_horse(app, app_ctx):
+    """No fork per push (bench starved_push: a push's fixed cost is paid by every sync it
+    interrupts); a sync slice still gets a work horse of its own."""
+    from webapp.embedded.jobs import push_order_job
+
+    push_order_job.enqueue(987654)  # no such push: the job looks and skips
+    push_order_job.enqueue(987655)
+    _probe("sync", "slice-like")
+    result = subprocess.run([sys.executable, "-c", WHERE_WORKER], env=worker_env(app), cwd=ROOT,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-4000:]
+    redis = get_redis()
+    worker_pid = redis.get("test:worker-pid").decode()
+    ran = [entry.decode().split("|") for entry in redis.lrange("test:job-pids", 0, -1)]
+    assert [name for name, _ in ran] == ["push", "push", "probe"]
+    assert [pid for name, pid in ran if name == "push"] == [worker_pid, worker_pid]
+    assert [pid for name, pid in ran if name == "probe"] != [worker_pid]
+    assert get_queue("push").count == 0 and get_queue("sync").count == 0
