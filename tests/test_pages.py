@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from webapp.blueprints import tabs
 from webapp.extensions import db
+from webapp.storefront import queries
 from webapp.models import Category, Product, ShippingMethod, Site
 from webapp.storefront import catalog as catalog_uc
 
@@ -410,6 +411,35 @@ def test_orders_list_paginates_and_keeps_filters(client, login, many_orders):
     assert 'value="2026-01-01"' in page2  # the filter form keeps its values
     seen = _orders_on_page(page1) + _orders_on_page(page2)
     assert len(seen) == len(set(seen)) == 81
+
+
+def test_orders_list_count_stops_at_the_cap_and_keeps_paging(client, login, many_orders, monkeypatch):
+    """Large results count up to a cap ("more than N") and still page on; a page past the
+    cap counts as far as that page, so it is never reported empty or clamped back."""
+    monkeypatch.setattr(queries, "COUNT_CAP", 60)
+    login(many_orders.admin)
+    first = _text(client.get("/orders", query_string={"placed_from": "2026-01-01"}))  # 81 match
+    words = re.sub(r"<[^>]+>", "", first)
+    assert "Showing 1–50 of more than 60 orders" in words and "Page 1 of more than 2" in words
+    assert 'href="/orders?placed_from=2026-01-01&amp;page=2"' in first  # Next stays enabled
+    second = _text(client.get("/orders", query_string={"placed_from": "2026-01-01", "page": 2}))
+    assert "Showing 51–81 of 81" in second and "Page 2 of 2" in second  # counted to page 2: exact
+    seen = _orders_on_page(first) + _orders_on_page(second)
+    assert len(seen) == len(set(seen)) == 81
+    small = _text(client.get("/orders", query_string={"site": "north"}))
+    assert "Showing 1–41 of 41" in small and "more than" not in small
+
+
+def test_orders_list_scope_shortcut_only_when_the_admin_sees_every_site(factory, many_orders):
+    """The rows query skips the per-row site check only when the scope is every site; a
+    scope of several sites but not all still leaves the other sites' orders out."""
+    third = factory.site(slug="west")
+    factory.order(third, number="W-001", placed_at=datetime(2026, 4, 2, tzinfo=timezone.utc))
+    two = [many_orders.site.id, many_orders.other.id]
+    page = queries.orders_page(queries.OrderFilter(site_ids=two), 1, per_page=100)
+    assert page.total == 81 and "W-001" not in [o.number for o in page.items]
+    page = queries.orders_page(queries.OrderFilter(site_ids=two + [third.id]), 1, per_page=100)
+    assert [o.number for o in page.items][0] == "W-001" and len(page.items) == 82
 
 
 def test_orders_list_bad_filters_show_a_message(client, login, many_orders):
