@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -12,7 +12,8 @@ from sqlalchemy import event
 
 from webapp.blueprints import tabs
 from webapp.extensions import db
-from webapp.models import Category, Product, ShippingMethod, Site
+from webapp.storefront import queries
+from webapp.models import Category, Order, Product, ShippingMethod, Site
 from webapp.storefront import catalog as catalog_uc
 
 
@@ -405,11 +406,105 @@ def test_orders_list_paginates_and_keeps_filters(client, login, many_orders):
     html = _text(client.get("/orders", query_string={"status": "Awaiting Approval", "page": 2}))
     assert "Showing 1–40 of 40" in html  # a page past the end shows the last page
     page1 = _text(client.get("/orders", query_string={"placed_from": "2026-01-01", "status": ""}))
-    assert 'href="/orders?placed_from=2026-01-01&amp;page=2"' in page1
+    last_on_page1 = Order.query.filter_by(number=_orders_on_page(page1)[-1]).one()
+    assert f'href="/orders?placed_from=2026-01-01&amp;page=2&amp;after={last_on_page1.id}"' in page1
     page2 = _text(client.get("/orders", query_string={"placed_from": "2026-01-01", "page": 2}))
     assert 'value="2026-01-01"' in page2  # the filter form keeps its values
     seen = _orders_on_page(page1) + _orders_on_page(page2)
     assert len(seen) == len(set(seen)) == 81
+
+
+def test_orders_list_count_stops_at_the_cap_and_keeps_paging(client, login, many_orders, monkeypatch):
+    """Large results count up to a cap ("more than N") and still page on; a page past the
+    cap counts as far as that page, so it is never reported empty or clamped back."""
+    monkeypatch.setattr(queries, "COUNT_CAP", 60)
+    login(many_orders.admin)
+    first = _text(client.get("/orders", query_string={"placed_from": "2026-01-01"}))  # 81 match
+    words = re.sub(r"<[^>]+>", "", first)
+    assert "Showing 1–50 of more than 60 orders" in words and "Page 1 of more than 2" in words
+    assert 'href="/orders?placed_from=2026-01-01&amp;page=2&amp;after=' in first  # Next stays enabled
+    second = _text(client.get("/orders", query_string={"placed_from": "2026-01-01", "page": 2}))
+    assert "Showing 51–81 of 81" in second and "Page 2 of 2" in second  # counted to page 2: exact
+    seen = _orders_on_page(first) + _orders_on_page(second)
+    assert len(seen) == len(set(seen)) == 81
+    small = _text(client.get("/orders", query_string={"site": "north"}))
+    assert "Showing 1–41 of 41" in small and "more than" not in small
+
+
+@pytest.mark.parametrize("filters", [{}, {"status": "Awaiting Payment"}, {"site_id": "north"}])
+def test_orders_keyset_next_and_previous_give_the_offset_pages(many_orders, filters):
+    """Next / Previous by keyset (after / before an order) return exactly the numbered pages,
+    ties on placed_at included; an anchor that no longer exists falls back to the page number."""
+    sites = [many_orders.site.id, many_orders.other.id]
+    if "site_id" in filters:
+        filters = {"site_id": many_orders.site.id}
+    tied = many_orders.order.placed_at  # several orders on one timestamp: id breaks the tie
+    for n in range(3):
+        Order.query.filter_by(number=f"B-{n:03d}").one().placed_at = tied
+    db.session.commit()
+
+    def numbers(page):
+        return [o.number for o in page.items]
+
+    f = queries.OrderFilter(site_ids=sites, **filters)
+    by_offset = [queries.orders_page(f, n, per_page=7) for n in range(1, 20)]
+    pages = by_offset[0].pages
+    assert pages >= 3
+    page = by_offset[0]
+    for n in range(2, pages + 1):  # Next, Next, … to the end
+        page = queries.orders_page(f, n, per_page=7, seek=queries.Seek("after", page.items[-1].id))
+        assert numbers(page) == numbers(by_offset[n - 1]) and page.page == n
+    for n in range(pages - 1, 0, -1):  # … and Previous back to the start
+        page = queries.orders_page(f, n, per_page=7, seek=queries.Seek("before", page.items[0].id))
+        assert numbers(page) == numbers(by_offset[n - 1]) and page.page == n
+    gone = queries.orders_page(f, 2, per_page=7, seek=queries.Seek("after", 10**9))
+    assert numbers(gone) == numbers(by_offset[1])
+
+
+def test_orders_keyset_page_past_the_count_cap_is_not_clamped(many_orders, monkeypatch):
+    """A keyset page counts only to the cap, not to the page: the page keeps its number and
+    the total says "more than" at least what has been shown."""
+    monkeypatch.setattr(queries, "COUNT_CAP", 10)
+    f = queries.OrderFilter(site_ids=[many_orders.site.id, many_orders.other.id], placed_from=date(2026, 1, 1))
+    page4 = queries.orders_page(f, 4, per_page=5)  # by offset: counted to page 4 (20 of 81)
+    page5 = queries.orders_page(f, 5, per_page=5, seek=queries.Seek("after", page4.items[-1].id))
+    assert [o.number for o in page5.items] == [o.number for o in queries.orders_page(f, 5, per_page=5).items]
+    assert (page5.page, page5.capped, page5.total, page5.last_index) == (5, True, 25, 25)
+
+
+def test_orders_list_next_link_continues_by_keyset(client, login, many_orders):
+    login(many_orders.admin)
+    first = _text(client.get("/orders"))
+    next_href = re.search(r'<a class="page-link" href="([^"]+)">Next</a>', first).group(1).replace("&amp;", "&")
+    assert "after=" in next_href
+    second = _text(client.get(next_href))
+    assert _orders_on_page(second) == _orders_on_page(_text(client.get("/orders?page=2")))
+    assert "Showing 51–81 of 81" in second
+    back = re.search(r'<a class="page-link" href="([^"]+)">Previous</a>', second).group(1)
+    assert "before=" not in back  # back to page 1: the plain first page
+
+
+def test_orders_estimated_list_of_every_site_pages_without_a_site_test(many_orders, monkeypatch):
+    """With an estimate (PostgreSQL's pg_class, given only when the scope is every site) the
+    page is read with no site criterion: the same rows as counting and filtering give."""
+    monkeypatch.setattr(queries, "estimated_orders", lambda site_ids: 1000)  # as after ANALYZE
+    every = [s.id for s in Site.query]
+    estimated = queries.orders_page(queries.OrderFilter(site_ids=every), 2, per_page=20)
+    assert estimated.estimated and estimated.total == 1000
+    exact = queries.orders_page(queries.OrderFilter(site_ids=every, placed_from=date(2000, 1, 1)), 2, per_page=20)
+    assert not exact.estimated and [o.number for o in estimated.items] == [o.number for o in exact.items]
+
+
+def test_orders_list_scope_shortcut_only_when_the_admin_sees_every_site(factory, many_orders):
+    """The rows query skips the per-row site check only when the scope is every site; a
+    scope of several sites but not all still leaves the other sites' orders out."""
+    third = factory.site(slug="west")
+    factory.order(third, number="W-001", placed_at=datetime(2026, 4, 2, tzinfo=timezone.utc))
+    two = [many_orders.site.id, many_orders.other.id]
+    page = queries.orders_page(queries.OrderFilter(site_ids=two), 1, per_page=100)
+    assert page.total == 81 and "W-001" not in [o.number for o in page.items]
+    page = queries.orders_page(queries.OrderFilter(site_ids=two + [third.id]), 1, per_page=100)
+    assert [o.number for o in page.items][0] == "W-001" and len(page.items) == 82
 
 
 def test_orders_list_bad_filters_show_a_message(client, login, many_orders):

@@ -51,12 +51,18 @@ def _orders_list(site):
         status=form.valid("status"), placed_from=form.valid("placed_from"), placed_to=form.valid("placed_to"),
         push_state=form.valid("push"),
     )
-    page = queries.orders_page(filters, request.args.get("page", 1, type=db_int))
+    page = queries.orders_page(filters, request.args.get("page", 1, type=db_int), seek=_seek())
     push_cells = push_view.list_cells(page.items)
     # Pager links carry the filters (only the form's own fields: never url_for's _external & co).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
 
     def page_url(n):
+        # Next / Previous continue from this page's last / first order (keyset, no OFFSET);
+        # the page number stays for "Showing …" and as the fallback if that order is gone.
+        if page.items and n == page.page + 1:
+            return url_for(request.endpoint, **request.view_args, **args, page=n, after=page.items[-1].id)
+        if page.items and n == page.page - 1 > 1:
+            return url_for(request.endpoint, **request.view_args, **args, page=n, before=page.items[0].id)
         return url_for(request.endpoint, **request.view_args, **args, page=n)
 
     context = {"site": site, "form": form, "page": page, "page_url": page_url, "filtered": bool(args),
@@ -65,6 +71,15 @@ def _orders_list(site):
         return render_template("orders/_list.html", **context)  # filter/pager swaps only the panel
     template = "orders/site_index.html" if site else "orders/index.html"
     return render_template(template, section="orders", **context)
+
+
+def _seek() -> queries.Seek | None:
+    """The pager's keyset continuation (?after=<order id> / ?before=<order id>), if any."""
+    for direction in ("after", "before"):
+        anchor = request.args.get(direction, type=db_int)
+        if anchor is not None:
+            return queries.Seek(direction, anchor)
+    return None
 
 
 # --- order page ------------------------------------------------------------------------------
