@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
 from ..models import PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
-from . import push_bulk, push_summary
+from . import order_rows, push_bulk, push_summary
+from .bulk_sql import any_of
 from .clients import client_for
 from .eligibility import check
 
@@ -24,27 +25,28 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     cursor = ctx.cursor or {}
     # A backlog run (go_live) has its own window, fixed when it was asked for.
     since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
-    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= since)
+    recent = [Order.site_id == site.id, Order.placed_at >= since]
     if ctx.checkpoint.get("backlog"):
-        recent = recent.filter(Order.paid.is_(True))  # an unpaid order never qualified
+        recent.append(Order.paid.is_(True))  # an unpaid order never qualified
     if not cursor:
         if ctx.checkpoint.get("backlog"):
             ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
                     f"{site.name} went live and were never pushed to {account.name}.")
-        ctx.set_total(recent.count())
+        ctx.set_total(db.session.scalar(select(func.count()).select_from(Order).where(*recent)))
     while not budget.exhausted:
-        query = recent
+        query = list(recent)
         if cursor:
             after = datetime.fromisoformat(cursor["placed_at"])
-            query = query.filter(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
-        chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
+            query.append(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
+        # plain rows (order_rows): read only, and cheap to build and to keep across the commits
+        chunk = order_rows.orders(and_(*query), order_by=(Order.placed_at, Order.id), limit=CHUNK)
         if not chunk:
             return True
-        # read before the chunk's commits expire the rows (a refresh would reload their items)
         keys = [(o.placed_at, o.id) for o in chunk]
         resume_at, handled = _push_chunk(ctx, account, chunk, budget)
         placed_at, last_id = keys[handled - 1]
-        ctx.save_cursor({"placed_at": placed_at.isoformat(), "id": last_id})
+        cursor = {"placed_at": placed_at.isoformat(), "id": last_id}  # the next chunk of this slice too
+        ctx.save_cursor(cursor)
         ctx.progress(handled)
         budget.spend()
         ctx.beat()
@@ -58,7 +60,7 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     return False
 
 
-def _push_chunk(ctx, account, orders: list[Order], budget):
+def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     """Push a chunk in one bulk request; returns (when the provider's rate limit lifts if it
     stopped the request — its orders are then retried by the push queue at that time — and
     how many orders of the chunk were handled). Set-based (push_bulk): a fixed number of
@@ -66,7 +68,7 @@ def _push_chunk(ctx, account, orders: list[Order], budget):
     the chunk is being checked, the orders checked so far are sent and the rest is left to the
     next slice."""
     states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
-        OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders]))).all())
+        OrderPush.account_id == account.id, any_of(OrderPush.order_id, [o.id for o in orders]))).all())
     eligible, skipped = [], []
     handled = 0
     backlog = ctx.checkpoint.get("backlog")
