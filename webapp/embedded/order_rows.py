@@ -10,6 +10,7 @@ context builder (context.build_order_context) read attributes only, so they take
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from sqlalchemy import inspect, select
 
@@ -40,16 +41,24 @@ class ItemRow(Row):
         return f"{self.order_number}-{self.line_number}"
 
 
-def _columns(model, only: tuple[str, ...] | None = None):
+@lru_cache(maxsize=None)
+def _columns(model, only: tuple[str, ...] | None = None) -> tuple:
     props = inspect(model).column_attrs
-    return [prop.columns[0].label(prop.key) for prop in props if only is None or prop.key in only]
+    return tuple(prop.columns[0].label(prop.key) for prop in props if only is None or prop.key in only)
 
 
 def rows(model, criterion, *, cls=Row, only: tuple[str, ...] | None = None, order_by=(), limit=None) -> list:
     stmt = select(*_columns(model, only)).where(criterion).order_by(*order_by)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [cls(**row._mapping) for row in db.session.execute(stmt)]
+    result = db.session.execute(stmt)
+    keys = tuple(result.keys())  # once: a Row's own mapping view costs more than the row
+    found = []
+    for values in result.tuples():
+        row = cls.__new__(cls)
+        row.__dict__ = dict(zip(keys, values))
+        found.append(row)
+    return found
 
 
 def orders(criterion, *, order_by=(), limit=None) -> list[OrderRow]:
