@@ -2,6 +2,7 @@
 30 days that qualifies and was not pushed yet; a not-ready order is logged with why."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
@@ -70,17 +71,17 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
         OrderPush.account_id == account.id, any_of(OrderPush.order_id, [o.id for o in orders]))).all())
     eligible, skipped = [], []
-    handled = 0
+    handled = unchanged = 0
     backlog = ctx.checkpoint.get("backlog")
     for order in orders:
         if handled and budget.urgent_waiting():
             break
         handled += 1
         if states.get(order.id) == PUSH_PUSHED:
-            ctx.count("unchanged")
+            unchanged += 1
             continue
         if backlog and states.get(order.id) not in (None, PUSH_WAITING):  # failed or in flight: not backlog
-            ctx.count("unchanged")
+            unchanged += 1
             continue
         eligibility = check(order)
         if eligibility.ok:
@@ -91,6 +92,8 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     push_summary.refresh(queued)  # in flight, committed with the chunk before the provider is called
     busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
             for o in eligible if o.id not in queued]
+    if unchanged:
+        ctx.count("unchanged", unchanged)
     ctx.count("skipped", len(skipped) + len(busy))
     ctx.log_many(skipped, "warning")
     ctx.log_many(busy)
@@ -116,27 +119,29 @@ def _one(push_id: int) -> push_bulk.Outcome:
 
 def _report(ctx, outcomes: dict) -> datetime | None:
     """Counters and run log lines for a chunk's outcomes (one INSERT per level)."""
-    resume_at, lines = None, {"info": [], "warning": [], "error": []}
+    resume_at, lines, counts = None, {"info": [], "warning": [], "error": []}, Counter()
     for o in outcomes.values():
         ref = {"order_id": o.order_id}
         if o.outcome == "retrying" and o.error_kind == "rate_limited":
             # Not a failure: its push job is scheduled for the reset time and pushes it then.
-            ctx.count("skipped")
+            counts["skipped"] += 1
             lines["warning"].append((f"Order {o.number}: rate limited; its push is retried at "
                                      f"{o.next_attempt_at:%H:%M:%S} UTC.", ref))
             resume_at = max(resume_at or o.next_attempt_at, o.next_attempt_at)
         elif o.outcome == "pushed":
-            ctx.count("created")
+            counts["created"] += 1
             lines["info"].append((f"Order {o.number} pushed as {o.external_number}.", ref))
         elif o.outcome == "retrying":
-            ctx.count("failed")
+            counts["failed"] += 1
             lines["warning"].append((f"Order {o.number}: {' '.join(o.errors)}", ref))
         elif o.outcome == "failed":
-            ctx.count("failed")
+            counts["failed"] += 1
             lines["error"].append((f"Order {o.number} failed: {' '.join(o.errors)}", ref))
         else:
-            ctx.count("skipped")
+            counts["skipped"] += 1
             lines["info"].append((f"Order {o.number} skipped ({o.outcome}).", ref))
+    for outcome, n in counts.items():
+        ctx.count(outcome, n)
     for level, entries in lines.items():
         if entries:
             ctx.log_many(entries, level)
