@@ -60,3 +60,35 @@ def test_a_bulk_push_chunk_is_cut_short_for_a_waiting_push_and_goes_on_from_ther
         run = db.session.get(SyncRun, run.id)
     assert run.state == "finished" and run.created == 4
     assert sorted(o["orderNumber"] for o in sim.orders()) == sorted(f"{o.number}-ES{account.id}" for o in orders)
+
+
+def test_a_slice_of_several_bulk_chunks_goes_on_from_each_chunk_to_the_next(factory, make_shipstation_account,
+                                                                           app, monkeypatch):
+    """Several chunks in one slice: each chunk starts after the previous one (the cursor kept
+    in hand, not only in the checkpoint) — no order is read, counted or reported twice."""
+    from webapp.embedded import order_sync
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import RunLogLine, SyncRun
+
+    monkeypatch.setattr(order_sync, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)  # no pacing: the page cap alone
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
+    account, sim = make_shipstation_account(site)
+    run = request_run(account, ["orders"], "ops", site=site)
+    state = execute_run(run.id, 0)
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    while run.active:
+        execute_run(run.id, run.slice_no)
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run.id)
+    assert state in ("running", "finished") and run.state == "finished"
+    assert (run.created, run.unchanged, run.skipped) == (5, 0, 0)
+    pushed_lines = [line.order_id for line in RunLogLine.query.filter_by(run_id=run.id)
+                    if line.message.endswith(f"-ES{account.id}.")]
+    assert sorted(pushed_lines) == sorted(o.id for o in orders)
+    assert len(sim.orders()) == 5

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import EntitySetting, Order, OrderPush, Product, ShippingMethod, Site, SiteActivation, SiteUser
 from ..providers.files import file_ref
+from . import order_rows
+from .bulk_sql import any_of
 from ..providers.context import (Address, CustomerContext, ItemContext, OrderContext,
                                  ShippingMethodContext)
 
@@ -18,13 +20,14 @@ def _settings_map(account_id: int, entity_type: str, ids) -> dict[int, dict]:
         return {}
     rows = db.session.execute(db.select(EntitySetting.entity_id, EntitySetting.values).where(
         EntitySetting.account_id == account_id, EntitySetting.entity_type == entity_type,
-        EntitySetting.entity_id.in_(ids))).all()
+        any_of(EntitySetting.entity_id, ids))).all()
     return {row.entity_id: dict(row.values or {}) for row in rows}
 
 
 def _by_id(model, ids) -> dict[int, object]:
+    """Plain rows (order_rows): read only here; no ORM objects (nor a product's joined category)."""
     ids = {i for i in ids if i is not None}
-    return {row.id: row for row in model.query.filter(model.id.in_(ids)).all()} if ids else {}
+    return {row.id: row for row in order_rows.rows(model, any_of(model.id, ids))} if ids else {}
 
 
 class ContextLoader:
@@ -43,8 +46,8 @@ class ContextLoader:
         unlinked = {(o.site_id, o.customer_email) for o in orders if o.customer_id is None and o.customer_email}
         self.by_email: dict[tuple[int, str], SiteUser] = {}
         if unlinked:
-            rows = SiteUser.query.filter(SiteUser.site_id.in_({s for s, _ in unlinked}),
-                                         SiteUser.email.in_({e for _, e in unlinked})).order_by(SiteUser.id).all()
+            rows = order_rows.rows(SiteUser, any_of(SiteUser.site_id, {s for s, _ in unlinked})
+                                   & any_of(SiteUser.email, {e for _, e in unlinked}), order_by=(SiteUser.id,))
             for user in rows:
                 self.by_email.setdefault((user.site_id, user.email), user)
         users = list(self.customers.values()) + list(self.by_email.values())

@@ -2,15 +2,17 @@
 30 days that qualifies and was not pushed yet; a not-ready order is logged with why."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
 from ..models import PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
-from . import push_bulk, push_summary
+from . import order_rows, push_bulk, push_summary
+from .bulk_sql import any_of
 from .clients import client_for
 from .eligibility import check
 
@@ -24,27 +26,28 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     cursor = ctx.cursor or {}
     # A backlog run (go_live) has its own window, fixed when it was asked for.
     since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
-    recent = Order.query.filter(Order.site_id == site.id, Order.placed_at >= since)
+    recent = [Order.site_id == site.id, Order.placed_at >= since]
     if ctx.checkpoint.get("backlog"):
-        recent = recent.filter(Order.paid.is_(True))  # an unpaid order never qualified
+        recent.append(Order.paid.is_(True))  # an unpaid order never qualified
     if not cursor:
         if ctx.checkpoint.get("backlog"):
             ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
                     f"{site.name} went live and were never pushed to {account.name}.")
-        ctx.set_total(recent.count())
+        ctx.set_total(db.session.scalar(select(func.count()).select_from(Order).where(*recent)))
     while not budget.exhausted:
-        query = recent
+        query = list(recent)
         if cursor:
             after = datetime.fromisoformat(cursor["placed_at"])
-            query = query.filter(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
-        chunk = query.order_by(Order.placed_at, Order.id).limit(CHUNK).all()
+            query.append(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
+        # plain rows (order_rows): read only, and cheap to build and to keep across the commits
+        chunk = order_rows.orders(and_(*query), order_by=(Order.placed_at, Order.id), limit=CHUNK)
         if not chunk:
             return True
-        # read before the chunk's commits expire the rows (a refresh would reload their items)
         keys = [(o.placed_at, o.id) for o in chunk]
         resume_at, handled = _push_chunk(ctx, account, chunk, budget)
         placed_at, last_id = keys[handled - 1]
-        ctx.save_cursor({"placed_at": placed_at.isoformat(), "id": last_id})
+        cursor = {"placed_at": placed_at.isoformat(), "id": last_id}  # the next chunk of this slice too
+        ctx.save_cursor(cursor)
         ctx.progress(handled)
         budget.spend()
         ctx.beat()
@@ -58,7 +61,7 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     return False
 
 
-def _push_chunk(ctx, account, orders: list[Order], budget):
+def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     """Push a chunk in one bulk request; returns (when the provider's rate limit lifts if it
     stopped the request — its orders are then retried by the push queue at that time — and
     how many orders of the chunk were handled). Set-based (push_bulk): a fixed number of
@@ -66,19 +69,19 @@ def _push_chunk(ctx, account, orders: list[Order], budget):
     the chunk is being checked, the orders checked so far are sent and the rest is left to the
     next slice."""
     states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
-        OrderPush.account_id == account.id, OrderPush.order_id.in_([o.id for o in orders]))).all())
+        OrderPush.account_id == account.id, any_of(OrderPush.order_id, [o.id for o in orders]))).all())
     eligible, skipped = [], []
-    handled = 0
+    handled = unchanged = 0
     backlog = ctx.checkpoint.get("backlog")
     for order in orders:
         if handled and budget.urgent_waiting():
             break
         handled += 1
         if states.get(order.id) == PUSH_PUSHED:
-            ctx.count("unchanged")
+            unchanged += 1
             continue
         if backlog and states.get(order.id) not in (None, PUSH_WAITING):  # failed or in flight: not backlog
-            ctx.count("unchanged")
+            unchanged += 1
             continue
         eligibility = check(order)
         if eligibility.ok:
@@ -89,6 +92,8 @@ def _push_chunk(ctx, account, orders: list[Order], budget):
     push_summary.refresh(queued)  # in flight, committed with the chunk before the provider is called
     busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
             for o in eligible if o.id not in queued]
+    if unchanged:
+        ctx.count("unchanged", unchanged)
     ctx.count("skipped", len(skipped) + len(busy))
     ctx.log_many(skipped, "warning")
     ctx.log_many(busy)
@@ -114,27 +119,29 @@ def _one(push_id: int) -> push_bulk.Outcome:
 
 def _report(ctx, outcomes: dict) -> datetime | None:
     """Counters and run log lines for a chunk's outcomes (one INSERT per level)."""
-    resume_at, lines = None, {"info": [], "warning": [], "error": []}
+    resume_at, lines, counts = None, {"info": [], "warning": [], "error": []}, Counter()
     for o in outcomes.values():
         ref = {"order_id": o.order_id}
         if o.outcome == "retrying" and o.error_kind == "rate_limited":
             # Not a failure: its push job is scheduled for the reset time and pushes it then.
-            ctx.count("skipped")
+            counts["skipped"] += 1
             lines["warning"].append((f"Order {o.number}: rate limited; its push is retried at "
                                      f"{o.next_attempt_at:%H:%M:%S} UTC.", ref))
             resume_at = max(resume_at or o.next_attempt_at, o.next_attempt_at)
         elif o.outcome == "pushed":
-            ctx.count("created")
+            counts["created"] += 1
             lines["info"].append((f"Order {o.number} pushed as {o.external_number}.", ref))
         elif o.outcome == "retrying":
-            ctx.count("failed")
+            counts["failed"] += 1
             lines["warning"].append((f"Order {o.number}: {' '.join(o.errors)}", ref))
         elif o.outcome == "failed":
-            ctx.count("failed")
+            counts["failed"] += 1
             lines["error"].append((f"Order {o.number} failed: {' '.join(o.errors)}", ref))
         else:
-            ctx.count("skipped")
+            counts["skipped"] += 1
             lines["info"].append((f"Order {o.number} skipped ({o.outcome}).", ref))
+    for outcome, n in counts.items():
+        ctx.count(outcome, n)
     for level, entries in lines.items():
         if entries:
             ctx.log_many(entries, level)

@@ -19,10 +19,11 @@ from sqlalchemy import bindparam, case, or_, select, update
 
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
-                      OrderEvent, OrderPush, ProviderAccount, SiteActivation, utcnow)
+                      OrderEvent, OrderPush, ProviderAccount, utcnow)
 from ..providers import errors as pe
+from . import order_rows, push_summary
+from .bulk_sql import any_of
 from . import push as p
-from . import push_summary
 from .accounts import record_exchanges
 from .context import ContextLoader, build_order_context, item_external_number
 from .eligibility import check
@@ -53,7 +54,7 @@ def queue_orders(orders: list[Order], account: ProviderAccount) -> dict[int, int
         return {}
     ids = [o.id for o in orders]
     have = set(db.session.scalars(select(OrderPush.order_id).where(OrderPush.account_id == account.id,
-                                                                 OrderPush.order_id.in_(ids))))
+                                                                 any_of(OrderPush.order_id, ids))))
     now = utcnow()
     new = [{"order_id": o.id, "account_id": account.id, "state": PUSH_WAITING, "reasons": [], "errors": [],
             "attempts": 0, "idempotency_key": p.idempotency_key(o, account),
@@ -62,7 +63,7 @@ def queue_orders(orders: list[Order], account: ProviderAccount) -> dict[int, int
     if new:
         db.session.execute(OrderPush.__table__.insert(), new)
     rows = db.session.execute(
-        update(OrderPush).where(OrderPush.account_id == account.id, OrderPush.order_id.in_(ids),
+        update(OrderPush).where(OrderPush.account_id == account.id, any_of(OrderPush.order_id, ids),
                                 OrderPush.state.in_((PUSH_WAITING, PUSH_FAILED)))
         .values(state=PUSH_QUEUED, queued_at=now, next_attempt_at=None, reasons=[], attempts=0, updated_at=now)
         .returning(OrderPush.order_id, OrderPush.id)
@@ -75,7 +76,7 @@ def _to_pushing(push_ids: list[int]) -> set[int]:
     now = utcnow()
     rows = db.session.execute(
         update(OrderPush)
-        .where(OrderPush.id.in_(push_ids),
+        .where(any_of(OrderPush.id, push_ids),
                or_(OrderPush.state == PUSH_QUEUED,
                    (OrderPush.state == PUSH_PUSHING) & (OrderPush.lease_until < now)))
         .values(state=PUSH_PUSHING, attempts=OrderPush.attempts + 1, lease_until=now + p._lease(), updated_at=now,
@@ -153,24 +154,22 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_nam
 # ---- the chunk ----------------------------------------------------------------------------
 
 def push_chunk(push_ids: list[int], account: ProviderAccount, client,
-               orders: dict[int, Order] | None = None) -> dict[int, Outcome]:
+               orders: dict[int, order_rows.OrderRow] | None = None) -> dict[int, Outcome]:
     """Claim, build and push a chunk of this account's queued pushes in one bulk request.
-    ``orders``: the chunk's orders already loaded (with items and files) by the caller."""
+    ``orders``: the chunk's orders already loaded (order_rows.orders, with items and files)
+    by the caller."""
     outcomes: dict[int, Outcome] = {push_id: Outcome("skipped") for push_id in push_ids}
     claimed = _to_pushing(push_ids) if push_ids else set()
     if not claimed:
         db.session.commit()
         return outcomes
     account_id, account_name = account.id, account.name  # the commits below expire the account
-    pushes = db.session.scalars(select(OrderPush).where(OrderPush.id.in_(claimed)).order_by(OrderPush.id)
-                                .execution_options(populate_existing=True)).all()  # as claimed
+    # Plain rows, not ORM objects: read once, never changed through the session (order_rows).
+    pushes = order_rows.pushes(claimed)  # as claimed
     orders = dict(orders or {})
-    missing = [push.order_id for push in pushes if push.order_id not in orders]
-    if missing:
-        orders.update((o.id, o) for o in Order.query.filter(Order.id.in_(missing)))
+    orders.update(order_rows.orders_by_id([push.order_id for push in pushes if push.order_id not in orders]))
     rows = [(push, orders[push.order_id]) for push in pushes]
-    activations = {a.site_id: a for a in SiteActivation.query.filter(
-        SiteActivation.account_id == account_id, SiteActivation.site_id.in_({o.site_id for o in orders.values()}))}
+    activations = order_rows.activations(account_id, {o.site_id for _, o in rows})
     waiting: dict[int, list[str]] = {}
     ready = []  # (push, order, activation, eligibility)
     for push, order in rows:
@@ -193,8 +192,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
         except pe.ProviderConfigError as exc:
             config_errors.append((push.id, exc))
             continue
-        prepared.append((_Claimed(push.id, push.order_id, push.attempts, push.reference,
-                                  {ip.item_id: ip.id for ip in push.items},
+        prepared.append((_Claimed(push.id, push.order_id, push.attempts, push.reference, push.item_pushes,
                                   {i.line_number: i.id for i in eligibility.items}), ctx))
     _to_waiting(waiting)
     for push_id in waiting:
