@@ -183,9 +183,10 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
     """One batch, in a constant number of statements. An unchanged product (the common case
     of a re-sync) costs nothing but its share of one narrow row query: the page's (external
     id, stamp) pairs are compared first and only the other records are built (a lazy page
-    never builds an unchanged one); without a stamp the record's data hash decides. ORM objects are loaded only for products that changed; new
-    products and their bindings are inserted with one executemany each, and the page's
-    creations are logged in one line (warnings stay one per product)."""
+    never builds an unchanged one); without a stamp the record's data hash decides. ORM
+    objects are loaded only for products that changed; new products and their bindings are
+    inserted with one executemany each, and the page's creations are logged in one line
+    (warnings stay one per product)."""
     keys = page.keys()
     known = {row.external_id: row for row in db.session.execute(
         select(Binding.id, Binding.external_id, Binding.data_hash, Binding.stamp, Product.id.label("product_id"))
