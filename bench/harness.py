@@ -636,6 +636,9 @@ def child_execute_run(run_id: int) -> dict:
     with app.app_context():
         configure_mappers()  # what worker.py's parent does before it forks a job's work horse
         all_providers()
+        from webapp.embedded.warmup import warm_up
+
+        warm_up()  # worker.py's parent too: job modules imported, a push's SQL compiled
         db.session.execute(db.text("SELECT 1"))
         rss_before = current_rss_mb()
         profile = os.environ.get("BENCH_PROFILE")

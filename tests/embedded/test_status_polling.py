@@ -129,3 +129,60 @@ def test_callbacks_match_by_the_providers_order_and_job_ids(app_ctx, factory, fa
     assert other.items[0].status == "Order Received"
     # an id of another account's push never matches
     assert apply_updates(account, [StatusUpdate(push_key="", external_status="shipped", external_id="O-999")]) == (0, 0)
+
+
+def test_a_chunk_is_applied_set_based_with_the_same_outcome_as_one_by_one(app_ctx, factory, fake_account,
+                                                                          fake_remote):
+    """apply_updates writes rows in bulk; apply_update on ORM objects is the reference: same
+    statuses, tracking, order status and history (once), and an untouched item stays as it was."""
+    from datetime import date
+
+    from webapp.embedded.status_sync import apply_update
+    from webapp.models import Order, OrderEvent
+    from webapp.providers.context import Shipment
+
+    site = factory.site()
+    account = fake_account(site)
+    (one, push_one), (bulk, push_bulk) = (_pushed(factory, site, account, items=3) for _ in range(2))
+    account = db.session.get(ProviderAccount, account.id)
+
+    def updates(push):
+        jobs = sorted(push.items, key=lambda ip: ip.item.line_number)
+        shipped = Shipment(carrier="ups", tracking_number="1ZBULK", ship_date=date(2026, 11, 30))
+        return [StatusUpdate(push_key=push.idempotency_key, external_status="printing",
+                             item_external_ids=[jobs[0].external_id, jobs[1].external_id]),
+                StatusUpdate(push_key="", external_status="shipped", item_external_ids=[jobs[1].external_id],
+                             shipment=shipped),
+                StatusUpdate(push_key=push.idempotency_key, external_status="shipped",   # the same news again
+                             item_external_ids=[jobs[1].external_id], shipment=shipped)]
+
+    for news in updates(push_one):                 # the reference: ORM objects, one update at a time
+        apply_update(account, news, {}, push=db.session.get(OrderPush, push_one.id))
+        db.session.flush()
+    db.session.commit()
+    assert apply_updates(account, updates(db.session.get(OrderPush, push_bulk.id))) == (1, 0)
+    db.session.expire_all()
+
+    def outcome(order_id):
+        order = db.session.get(Order, order_id)
+        push = OrderPush.query.filter_by(order_id=order_id).one()
+        events = [(e.kind, e.item.line_number, e.detail.replace(order.number, "N"))
+                  for e in OrderEvent.query.filter_by(order_id=order_id).filter(
+                      OrderEvent.kind.in_(["status", "shipment"])).order_by(OrderEvent.id)]
+        items = [(i.status, i.carrier, i.tracking_number, i.shipped_on, i.status_changed_at is not None)
+                 for i in order.items]
+        lines = sorted((ip.item.line_number, ip.external_status, ip.status_synced_at is not None) for ip in push.items)
+        return order.status, push.external_status, items, lines, events
+
+    reference = outcome(one.id)
+    assert outcome(bulk.id) == reference
+    status, pushed, items, lines, events = reference
+    assert items[0][:3] == ("In Production", "", "") and items[1][:3] == ("Shipped", "ups", "1ZBULK")
+    assert items[2] == ("Order Received", "", "", None, False)        # not named by any update: untouched
+    assert lines[2] == (3, None, False)
+    assert [kind for kind, _, _ in events] == ["status", "status", "shipment", "status"]  # history once
+    # The last news applied again: nothing changes, nothing is added.
+    assert apply_updates(account, updates(db.session.get(OrderPush, push_bulk.id))[-1:]) == (0, 1)
+    db.session.expire_all()
+    again = outcome(bulk.id)
+    assert again[:3] == reference[:3] and again[4] == reference[4]

@@ -8,7 +8,7 @@ import requests
 
 from webapp.embedded.runs import RunRefused, request_run
 from webapp.extensions import db
-from webapp.models import Binding, Category, OrderPush, Product, RunLogLine, SyncRun, utcnow
+from webapp.models import Binding, Category, OrderPush, Product, ProviderAccount, RunLogLine, Site, SyncRun, utcnow
 from webapp.storefront import orders as uc
 
 
@@ -97,6 +97,60 @@ def test_resync_skips_by_the_providers_change_stamp_and_updates_when_it_moves(fa
     run = sync()
     assert (run.updated, run.unchanged) == (0, 4)
     assert all(b.stamp == b.data["modifyDate"] for b in bindings().values())
+
+
+def test_resync_builds_no_record_for_an_unchanged_product(factory, make_shipstation_account, monkeypatch):
+    from webapp.embedded.run_slices import execute_run
+    from webapp.providers.shipstation import ShipStation
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+    account_id, site_id = account.id, site.id
+    built = []
+    real = ShipStation._remote_product
+
+    def counting(self, raw):
+        built.append(raw.get("sku"))
+        return real(self, raw)
+    monkeypatch.setattr(ShipStation, "_remote_product", counting)
+
+    def sync() -> SyncRun:  # in this process (the patch above), as the worker's job would
+        built.clear()
+        run_id = request_run(db.session.get(ProviderAccount, account_id), ["products"], "ops@example.test",
+                             site=db.session.get(Site, site_id)).id
+        db.session.commit()
+        while execute_run(run_id) in ("running", "waiting"):
+            pass
+        run = _run(run_id)
+        assert run.state == "finished", run.error
+        return run
+
+    run = sync()
+    assert (run.created, len(built)) == (4, 4)
+    run = sync()                                    # nothing moved: nothing built, nothing written
+    assert (run.updated, run.unchanged, built) == (0, 4, [])
+    mug = next((b.external_id, b.local_id) for b in Binding.query.filter_by(account_id=account_id, kind="product")
+               if b.data["sku"] == "MUG")
+    sim.control("PATCH", f"products/{mug[0]}", name="Big Mug")
+    run = sync()                                    # only the product whose stamp moved is built
+    assert (run.updated, run.unchanged, built) == (1, 3, ["MUG"])
+    assert db.session.get(Product, mug[1]).name == "Big Mug"
+
+
+def test_lazy_catalog_page_builds_only_the_positions_asked_for():
+    from webapp.providers.base import LazyCatalogPage
+
+    made = []
+
+    def make(raw):
+        made.append(raw["id"])
+        return raw["id"]
+    raw = [{"id": "1", "at": "a"}, {"id": None}, {"id": "2", "at": "b"}, {"id": "3"}]
+    page = LazyCatalogPage(raw, lambda r: (r["id"], r.get("at")) if r["id"] else None, make, None)
+    assert (page.size, page.keys()) == (3, [("1", "a"), ("2", "b"), ("3", None)])
+    assert page.build([2]) == ["3"] and made == ["3"]
+    assert page.records == ["1", "2", "3"]
 
 
 def test_products_created_in_admin_start_inactive_while_downloaded_start_active(factory):

@@ -158,15 +158,15 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
         if page.total is not None:
             ctx.set_total(page.total)
         elif page.next_cursor is None and not ctx.run.progress_total:
-            ctx.set_total(ctx.run.progress_done + len(page.records))
+            ctx.set_total(ctx.run.progress_done + page.size)
         if categories:
             remotes = [p.category for p in page.records if p.category] if from_products else page.records
             _apply_categories(ctx, account_id, site_id, resolver, remotes)
         if products:
-            _apply_products(ctx, account_id, site_id, resolver, page.records)
+            _apply_products(ctx, account_id, site_id, resolver, page)
         ctx.save_cursor(page.next_cursor)
         budget.spend()
-        _finish_batch(ctx, client, len(page.records))
+        _finish_batch(ctx, client, page.size)
         if page.next_cursor is None:
             return True
         if budget.exhausted:  # the worker is stopping: the cursor is saved
@@ -179,19 +179,28 @@ def _listed(skus: list[str], limit: int = 20) -> str:
     return ", ".join(skus[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver,
-                    batch: list[RemoteProduct]) -> None:
+def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver, page) -> None:
     """One batch, in a constant number of statements. An unchanged product (the common case
-    of a re-sync) costs nothing but its share of one narrow row query: its provider stamp
-    (when the provider has one) is compared before anything is hashed or built; without a
-    stamp its data hash decides. ORM objects are loaded only for products that changed; new
-    products and their bindings are inserted with one executemany each, and the page's
-    creations are logged in one line (warnings stay one per product)."""
+    of a re-sync) costs nothing but its share of one narrow row query: the page's (external
+    id, stamp) pairs are compared first and only the other records are built (a lazy page
+    never builds an unchanged one); without a stamp the record's data hash decides. ORM
+    objects are loaded only for products that changed; new products and their bindings are
+    inserted with one executemany each, and the page's creations are logged in one line
+    (warnings stay one per product)."""
+    keys = page.keys()
     known = {row.external_id: row for row in db.session.execute(
         select(Binding.id, Binding.external_id, Binding.data_hash, Binding.stamp, Product.id.label("product_id"))
         .outerjoin(Product, Product.id == Binding.local_id)
         .where(Binding.account_id == account_id, Binding.site_id == site_id, Binding.kind == "product",
-               any_of(Binding.external_id, {r.external_id for r in batch})))}
+               any_of(Binding.external_id, {external_id for external_id, _ in keys})))}
+    positions = []
+    for n, (external_id, stamp) in enumerate(keys):
+        row = known.get(external_id)
+        if stamp is None or row is None or row.product_id is None or row.stamp != stamp:
+            positions.append(n)
+    if len(positions) < len(keys):
+        ctx.count("unchanged", len(keys) - len(positions))
+    batch: list[RemoteProduct] = page.build(positions)
     work: list[tuple[RemoteProduct, str]] = []
     restamp: list[dict] = []  # bound before stamps were kept, unchanged by hash: keep the stamp now
     for remote in batch:

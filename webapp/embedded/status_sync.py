@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy import update as update_
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import PUSH_PUSHED, ItemPush, Order, OrderEvent, OrderItem, OrderPush, utcnow
@@ -20,6 +19,7 @@ from ..providers.context import PushRef, StatusUpdate
 from ..providers.errors import ProviderAuthError, ProviderError, ProviderRateLimited
 from .accounts import record_exchanges
 from .bulk_sql import any_of
+from .status_bulk import ChunkView
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,20 @@ def _targets(update: StatusUpdate, items: list) -> list:
             if not update.external_order_id or ip.external_order_id in (None, update.external_order_id)]
 
 
-def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPush], push=None) -> bool:
-    """Apply one provider update; returns True when anything changed locally."""
+def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPush], push=None,
+                 events: list | None = None) -> bool:
+    """Apply one provider update; returns True when anything changed locally. ``push`` may be
+    an ORM object or status_bulk's plain row with the same attributes; with ``events`` (a
+    list) the history events are appended there as rows instead of added to the session."""
     push = push or pushes_by_key.get(update.push_key)
     if push is None:
         return False
+
+    def event(**values) -> None:
+        if events is None:
+            db.session.add(OrderEvent(**values))
+        else:
+            events.append({**values, "created_at": now})
     now = utcnow()
     provider = account.provider
     actor = f"{account.name} ({provider.name})"
@@ -94,14 +103,12 @@ def apply_update(account, update: StatusUpdate, pushes_by_key: dict[str, OrderPu
             item.carrier = (shipment.carrier or item.carrier or "")[:100]
             item.tracking_number = shipment.tracking_number[:100]
             item.shipped_on = shipment.ship_date or item.shipped_on or now.date()
-            db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="shipment",
-                                      detail=f"Item {item.number} shipped via {item.carrier}, tracking "
-                                             f"{item.tracking_number}"))
+            event(order_id=push.order_id, item_id=item.id, actor=actor, kind="shipment",
+                  detail=f"Item {item.number} shipped via {item.carrier}, tracking {item.tracking_number}")
             changed = True
         if mapped and item.status != mapped and item.status not in FINAL:
-            db.session.add(OrderEvent(order_id=push.order_id, item_id=item.id, actor=actor, kind="status",
-                                      detail=f"Item {item.number}: {item.status} → {mapped} "
-                                             f"({provider.name}: {status})"))
+            event(order_id=push.order_id, item_id=item.id, actor=actor, kind="status",
+                  detail=f"Item {item.number}: {item.status} → {mapped} ({provider.name}: {status})")
             item.status, item.status_changed_at, changed = mapped, now, True
     if push.external_status != status:
         push.external_status, changed = status, True
@@ -188,8 +195,10 @@ def apply_updates(account, updates, push_ids=None, on_result=None, on_chunk=None
     unchanged) per order. A chunk's pushes are first read as plain rows in one query (never
     every push of the account: a webhook carries a handful of keys); an update that would
     change nothing is skipped there — only its pushes' ``status_synced_at`` moves, in one
-    UPDATE per chunk. Only the pushes that change are loaded as ORM objects (with items and
-    orders, a constant number of queries) and applied. ``on_chunk`` runs before each commit."""
+    UPDATE per chunk. Only the pushes that change are read (with their orders and items, as
+    plain rows: three queries), applied by ``apply_update`` and written back with one
+    executemany per table and one INSERT of history events. ``on_result(push, update)`` gets
+    that plain push (``order_id``, ``order.number``); ``on_chunk`` runs before each commit."""
     allowed = set(push_ids) if push_ids is not None else None
     account_id = account.id
     provider, settings = account.provider, account.settings
@@ -226,15 +235,15 @@ def apply_updates(account, updates, push_ids=None, on_result=None, on_chunk=None
                                .execution_options(synchronize_session=False))
             db.session.execute(update_(ItemPush).where(any_of(ItemPush.push_id, quiet))
                                .values(status_synced_at=now).execution_options(synchronize_session=False))
-        if work:
-            loaded = {p.id: p for p in OrderPush.query.filter(any_of(OrderPush.id, dirty)).options(
-                selectinload(OrderPush.items), selectinload(OrderPush.order))}
+        if work:  # applied on plain rows, written back set-based (status_bulk)
+            view, events = ChunkView(dirty), []
             for update, push_id in work:
-                push = loaded[push_id]
-                if apply_update(account, update, {}, push=push):
+                push = view.pushes[push_id]
+                if apply_update(account, update, {}, push=push, events=events):
                     changed_orders.add(push.order_id)
                     if on_result:
                         on_result(push, update)
+            view.write(events)
         if on_chunk:
             on_chunk()
         db.session.commit()

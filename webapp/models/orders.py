@@ -76,24 +76,29 @@ class Order(db.Model):
 
     def refresh_status(self) -> None:
         """Recompute the denormalised summary status (indexed for the orders list filter)."""
-        live = [i for i in self.items if i.status != CANCELLED and i.approval != APPROVAL_DENIED]
-        if not live:
-            self.status = ORDER_CANCELLED
-        elif not self.paid:
-            self.status = ORDER_AWAITING_PAYMENT
-        elif any(i.approval == APPROVAL_PENDING for i in live):
-            self.status = ORDER_AWAITING_APPROVAL
-        elif any(f.state == FILE_PENDING for i in live for f in i.files):
-            self.status = ORDER_AWAITING_FILES
-        elif any(i.status == ON_HOLD for i in live):
-            self.status = ON_HOLD
-        else:
-            rank = {status: n for n, status in enumerate(ITEM_STATUSES)}
-            self.status = min(live, key=lambda i: rank.get(i.status, 0)).status or ORDER_RECEIVED
+        self.status = summary_status(self.paid, self.items)
 
     @property
     def computed_total(self):
         return sum((i.quantity * (i.unit_price or 0) for i in self.items), 0)
+
+
+def summary_status(paid: bool, items) -> str:
+    """An order's summary status from its items (objects with status, approval and files with
+    a state): ORM rows, or the plain rows a set-based status sync works on."""
+    live = [i for i in items if i.status != CANCELLED and i.approval != APPROVAL_DENIED]
+    if not live:
+        return ORDER_CANCELLED
+    if not paid:
+        return ORDER_AWAITING_PAYMENT
+    if any(i.approval == APPROVAL_PENDING for i in live):
+        return ORDER_AWAITING_APPROVAL
+    if any(f.state == FILE_PENDING for i in live for f in i.files):
+        return ORDER_AWAITING_FILES
+    if any(i.status == ON_HOLD for i in live):
+        return ON_HOLD
+    rank = {status: n for n, status in enumerate(ITEM_STATUSES)}
+    return min(live, key=lambda i: rank.get(i.status, 0)).status or ORDER_RECEIVED
 
 
 class OrderItem(db.Model):

@@ -150,6 +150,48 @@ class CatalogPage:
     next_cursor: dict | None
     total: int | None = None  # records in the whole list, when the provider says
 
+    # What a re-sync compares before building anything: (external id, change stamp) of each
+    # record, in order; ``build`` returns the records at the given positions. A page built
+    # eagerly answers from its records; ``LazyCatalogPage`` builds only what is asked for.
+    def keys(self) -> list[tuple[str, str | None]]:
+        return [(r.external_id, getattr(r, "stamp", None)) for r in self.records]
+
+    def build(self, positions: Iterable[int]) -> list:
+        return [self.records[n] for n in positions]
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+
+class LazyCatalogPage(CatalogPage):
+    """A page kept as the provider's raw records: ``key(raw)`` gives (external id, stamp), or
+    None for a record the provider would skip; ``make(raw)`` builds the record. An unchanged
+    record of a re-sync is never built (no record, data dict or category object)."""
+
+    def __init__(self, raw: list, key, make, next_cursor: dict | None, total: int | None = None):
+        self.next_cursor, self.total, self._make, self._built = next_cursor, total, make, None
+        pairs = [(k, r) for r in raw if (k := key(r)) is not None]
+        self._keys, self._raw = [k for k, _ in pairs], [r for _, r in pairs]
+
+    @property
+    def records(self) -> list:
+        if self._built is None:
+            self._built = [self._make(r) for r in self._raw]
+        return self._built
+
+    def keys(self) -> list[tuple[str, str | None]]:
+        return self._keys
+
+    def build(self, positions: Iterable[int]) -> list:
+        if self._built is not None:
+            return [self._built[n] for n in positions]
+        return [self._make(self._raw[n]) for n in positions]
+
+    @property
+    def size(self) -> int:
+        return len(self._keys)
+
 
 @dataclass
 class DemoAccount:

@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ..base import CatalogPage, Capabilities, DemoAccount, Provider, RemoteCategory, RemoteProduct, WebhookEnvelope
+from ..base import (CatalogPage, Capabilities, DemoAccount, LazyCatalogPage, Provider, RemoteCategory, RemoteProduct,
+                    WebhookEnvelope)
 from ..context import ItemPushResult, OrderContext, PushResult, Shipment, StatusUpdate
 from ..errors import ProviderError, ProviderRejected, ProviderResponseError
 from ..fields import Field, schema
@@ -326,6 +327,13 @@ class ShipStation(Provider):
         return RemoteCategory(external_id=str(category["categoryId"]), name=str(category.get("name") or "Unnamed"),
                               data={"categoryId": category["categoryId"]})
 
+    @staticmethod
+    def _product_key(p: dict) -> tuple[str, str | None] | None:
+        """(external id, change stamp) without building the record; None: not a product."""
+        if p.get("productId") is None or not p.get("sku"):
+            return None
+        return str(p["productId"]), str(p["modifyDate"])[:100] if p.get("modifyDate") else None
+
     def _remote_product(self, p: dict) -> RemoteProduct | None:
         if p.get("productId") is None or not p.get("sku"):
             return None
@@ -349,8 +357,9 @@ class ShipStation(Provider):
         page = int((cursor or {}).get("page", 1))
         while True:
             records, pages, total = self._page("/products", "products", self.PRODUCT_QUERY, page)
-            remote = [r for r in map(self._remote_product, records) if r is not None]
-            yield CatalogPage(remote, {"page": page + 1} if page < pages else None, total)
+            # Records are built on demand: a re-sync builds only those whose stamp moved.
+            yield LazyCatalogPage(records, self._product_key, self._remote_product,
+                                  {"page": page + 1} if page < pages else None, total)
             if page >= pages:
                 return
             page += 1
