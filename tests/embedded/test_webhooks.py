@@ -105,3 +105,15 @@ def test_subscribe_button_registers_the_webhook_without_the_token_in_job_args(cl
     assert "Subscribed" in page
     hooks = requests.get(f"{sim.api}/webhooks", auth=(sim.api_key, sim.api_secret)).json()["webhooks"]
     assert [h["HookType"] for h in hooks] == ["SHIP_NOTIFY"] and account.webhook_token in hooks[0]["Url"]
+
+
+def test_webhook_requests_open_no_session(app):
+    """A provider never carries our session cookie: its route gets a null session (no cookie
+    parsing or signing), every other page a real one."""
+    from flask import session
+
+    with app.test_request_context("/webhooks/shipstation/some-token", method="POST"):
+        app.preprocess_request()
+        assert app.session_interface.is_null_session(session)
+    with app.test_request_context("/login"):
+        assert not app.session_interface.is_null_session(session)
