@@ -33,7 +33,15 @@ class _SecureWhenHttps(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
 
+    def open_session(self, app, request):
+        # A provider's webhook never carries our cookie and its route never reads a session:
+        # no signing serializer, cookie parse or Set-Cookie work on the busiest route.
+        if request.path.startswith(WEBHOOK_PATH):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
+
+WEBHOOK_PATH = "/webhooks/"  # blueprints.webhooks' url_prefix
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

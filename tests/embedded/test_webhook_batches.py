@@ -119,3 +119,62 @@ def test_an_event_whose_worker_keeps_dying_ends_failed(factory, make_shipstation
     event = WebhookEvent.query.one()
     assert event.state == "failed" and "interrupted" in event.error
     assert _fetches(sim) == 0
+
+
+def _stored_events(account, n: int) -> list[int]:
+    events = [WebhookEvent(account_id=account.id, dedupe_key=f"race-{i}", event_type="SHIP_NOTIFY", payload="{}")
+              for i in range(n)]
+    db.session.add_all(events)
+    db.session.commit()
+    return [e.id for e in events]
+
+
+def test_concurrent_drains_never_claim_the_same_event(app, factory, make_shipstation_account):
+    """Several drain jobs run side by side on a backlog (the drain fans out): their claims race,
+    and every event goes to exactly one of them, once."""
+    import threading
+
+    account, _ = make_shipstation_account(factory.site())
+    ids = _stored_events(account, 120)
+    start = threading.Barrier(4)
+    claimed: list[list[int]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def claimer(mine: list[int]) -> None:
+        try:
+            with app.app_context():
+                start.wait(timeout=30)
+                while batch := processing.claim(7):
+                    mine.extend(batch)
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(mine,)) for mine in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    every = [event_id for mine in claimed for event_id in mine]
+    assert sorted(every) == sorted(ids)                   # each event claimed once, none left behind
+    db.session.expire_all()
+    assert {(e.state, e.attempts) for e in WebhookEvent.query.all()} == {("processing", 1)}
+
+
+def test_a_claim_skips_rows_another_claimer_holds_on_postgresql(app, factory, make_shipstation_account):
+    """PostgreSQL: a claim does not wait for (or take) the rows another claim is moving."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite serialises writers)")
+    from sqlalchemy import text
+
+    account, _ = make_shipstation_account(factory.site())
+    ids = _stored_events(account, 10)
+    with db.engine.connect() as other:
+        other.execute(text("SET LOCAL lock_timeout = '5s'"))
+        other.execute(text("SELECT id FROM webhook_events WHERE id IN :ids FOR UPDATE")
+                      .bindparams(db.bindparam("ids", expanding=True)), {"ids": ids[:4]})
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))  # a blocked claim fails, never hangs
+        assert processing.claim(6) == ids[4:]
+        other.rollback()
+    assert processing.claim(6) == ids[:4]

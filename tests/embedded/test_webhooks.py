@@ -105,3 +105,37 @@ def test_subscribe_button_registers_the_webhook_without_the_token_in_job_args(cl
     assert "Subscribed" in page
     hooks = requests.get(f"{sim.api}/webhooks", auth=(sim.api_key, sim.api_secret)).json()["webhooks"]
     assert [h["HookType"] for h in hooks] == ["SHIP_NOTIFY"] and account.webhook_token in hooks[0]["Url"]
+
+
+def test_webhook_requests_open_no_session(app):
+    """A provider never carries our session cookie: its route gets a null session (no cookie
+    parsing or signing), every other page a real one."""
+    from flask import session
+
+    with app.test_request_context("/webhooks/shipstation/some-token", method="POST"):
+        app.preprocess_request()
+        assert app.session_interface.is_null_session(session)
+    with app.test_request_context("/login"):
+        assert not app.session_interface.is_null_session(session)
+
+
+def test_a_remembered_account_is_checked_again_when_the_event_is_stored(client, factory, make_shipstation_account):
+    """Intake remembers a token's account for a few seconds, but stores an event only while the
+    account still has that token, credentials and settings: a rotated token is refused at once,
+    an edited account is looked up (and verified) again."""
+    account, sim = make_shipstation_account(factory.site())
+    old = f"/webhooks/shipstation/{account.webhook_token}"
+
+    def body(n):
+        return {"resource_url": f"{sim.api}/shipments?storeID=1&batchId={n}", "resource_type": "SHIP_NOTIFY"}
+
+    assert client.post(old, json=body(1)).status_code == 202          # remembered from here on
+    account.settings = {**account.settings, "note": "edited"}
+    db.session.commit()
+    assert client.post(old, json=body(2)).status_code == 202          # edited: looked up again
+    assert client.post(old, json=body(2)).status_code == 200          # a redelivery stays a duplicate
+    account.webhook_token = "rotated-" + account.webhook_token[:20]
+    db.session.commit()
+    assert client.post(old, json=body(3)).status_code == 404          # the old token: refused at once
+    assert client.post(f"/webhooks/shipstation/{account.webhook_token}", json=body(3)).status_code == 202
+    assert WebhookEvent.query.count() == 3

@@ -6,11 +6,12 @@ import hmac
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import Text, bindparam, select, text, type_coerce
+from sqlalchemy import Text, bindparam, cast, select, text, type_coerce
 from sqlalchemy.orm import noload
 from werkzeug.http import parse_options_header
 
@@ -45,8 +46,15 @@ def _account_row(conn, token: str):
 
 
 _ACCOUNT_BY_TOKEN = (select(ProviderAccount.id, ProviderAccount.provider_key, ProviderAccount.webhook_token,
-                            type_coerce(ProviderAccount.credentials, Text).label("sealed"), ProviderAccount.settings)
+                            type_coerce(ProviderAccount.credentials, Text).label("sealed"), ProviderAccount.settings,
+                            cast(ProviderAccount.settings, Text).label("settings_raw"))
                      .where(ProviderAccount.webhook_token == bindparam("token")))
+
+# What this process's last lookups found, for a few seconds (app.extensions, per pid):
+# (provider, token) -> (row, client, until). Never trusted alone — the INSERT stores the event only while the account still has this
+# token, these credentials and these settings (see _INSERT_ONCE); when it stores nothing, the
+# entry is dropped and the request takes the full path (lookup, verify, insert) again.
+RECENT_SECONDS = 5.0
 
 
 def _intake_client(row):
@@ -112,11 +120,23 @@ def _receive(provider_key: str, token: str, headers: dict, body: bytes) -> Intak
         return _receive_on(conn, provider_key, token, headers, body)
 
 
-def _receive_on(conn, provider_key: str, token: str, headers: dict, body: bytes) -> Intake:
-    row, client = _intake_for(conn, provider_key, token)
+def _receive_on(conn, provider_key: str, token: str, headers: dict, body: bytes, fresh: bool = False) -> Intake:
+    remembered = current_app.extensions.setdefault("webhook_intake_recent", {})
+    key = (os.getpid(), provider_key, token)
+    recent = None if fresh else remembered.get(key)
+    if recent is not None and recent[2] > time.monotonic() and install.is_enabled(provider_key):
+        row, client, _ = recent
+    else:
+        row, client = _intake_for(conn, provider_key, token)
+        recent = None
+        if row is not None:
+            if len(remembered) >= 256:  # bounded: unknown tokens are never remembered
+                remembered.clear()
+            remembered[key] = (row, client, time.monotonic() + RECENT_SECONDS)
     if row is None:
         log.warning("webhook unknown provider=%s", provider_key)
         return Intake(404, "unknown webhook")
+    raw_body = body
     try:
         client.verify_webhook(headers, body, row.webhook_token)
     except WebhookAuthError as exc:
@@ -132,18 +152,25 @@ def _receive_on(conn, provider_key: str, token: str, headers: dict, body: bytes)
     except (ValueError, RecursionError) as exc:  # RecursionError: a provider parser without a depth bound
         log.warning("webhook malformed account=%s reason=%s", row.id, exc)
         return Intake(400, f"malformed webhook: {exc}")
-    event_id = _store_once(conn, row.id, envelope, body)
+    event_id = _store_once(conn, row, envelope, body)
+    if event_id is None and recent is not None:
+        # Stored nothing on what this process remembered: a duplicate, or the account changed
+        # (token rotated, credentials or settings edited) — look it up again and verify anew.
+        remembered.pop(key, None)
+        return _receive_on(conn, provider_key, token, headers, raw_body, fresh=True)
     if event_id is None:
         log.info("webhook duplicate account=%s key=%s", row.id, envelope.dedupe_key[:16])
         return Intake(200, "duplicate ignored")
     return Intake(202, "accepted", event_id)
 
 
-def _store_once(conn, account_id: int, envelope, body: bytes) -> int | None:
-    """INSERT … ON CONFLICT (account, provider's event key) DO NOTHING RETURNING id: the new
-    event's id, or None for a redelivery — one statement, no exception path, one commit."""
+def _store_once(conn, row, envelope, body: bytes) -> int | None:
+    """INSERT … SELECT … ON CONFLICT (account, provider's event key) DO NOTHING RETURNING id: the
+    new event's id, or None for a redelivery or an account that no longer matches ``row`` (its
+    token, sealed credentials or settings changed) — one statement, no exception path, one commit."""
     event_id = conn.execute(_INSERT_ONCE, {
-        "account_id": account_id, "dedupe_key": str(envelope.dedupe_key)[:128],
+        "account_id": row.id, "token": row.webhook_token, "sealed": row.sealed, "settings_raw": row.settings_raw,
+        "dedupe_key": str(envelope.dedupe_key)[:128],
         "event_type": str(envelope.event_type or "")[:100],
         "payload": body.decode("utf-8", "replace").replace("\x00", "\ufffd"),  # PostgreSQL text: no NUL
         "received_at": utcnow(),
@@ -154,9 +181,13 @@ def _store_once(conn, account_id: int, envelope, body: bytes) -> int | None:
 
 # The same SQL on SQLite (≥ 3.35) and PostgreSQL. Plain text, so nothing is compiled per request
 # (the dialects' ORM insert().on_conflict_do_nothing() was compiled again on every webhook).
+# The SELECT re-checks, in the same statement, that the account still is what verified the
+# request (SQLite needs the WHERE before ON CONFLICT anyway).
 _INSERT_ONCE = text(
     "INSERT INTO webhook_events (account_id, dedupe_key, event_type, payload, state, attempts, received_at) "
-    "VALUES (:account_id, :dedupe_key, :event_type, :payload, 'received', 0, :received_at) "
+    "SELECT id, :dedupe_key, :event_type, :payload, 'received', 0, :received_at FROM provider_accounts "
+    "WHERE id = :account_id AND webhook_token = :token AND credentials = :sealed "
+    "AND CAST(settings AS TEXT) = :settings_raw "
     "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"
 ).bindparams(bindparam("received_at", type_=UTCDateTime()))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 
 from requests.adapters import HTTPAdapter
@@ -27,6 +28,9 @@ from urllib3.util import parse_url
 from . import errors as e
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Backslash, space, C0 controls and DEL: one regex scan (a per-character Python loop was a tenth
+# of a webhook intake's CPU, every webhook's resource_url being checked at intake).
+_REFUSED_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 class BlockedAddress(ValueError):
@@ -100,7 +104,7 @@ def parse_sent_url(url: str):
     """Parse ``url`` with urllib3 (requests' own parser) after refusing what parsers disagree on."""
     if not isinstance(url, str) or not url:
         raise ValueError("not a URL")
-    if "\\" in url or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+    if _REFUSED_CHARS.search(url):
         raise ValueError("backslashes, spaces and control characters are not allowed")
     try:
         parsed = parse_url(url)
