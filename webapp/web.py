@@ -35,10 +35,17 @@ class _SecureWhenHttps(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         # A provider's webhook never carries our cookie and its route never reads a session:
-        # no signing serializer, cookie parse or Set-Cookie work on the busiest route.
+        # no signing serializer, cookie parse or Set-Cookie work on the busiest route. An empty
+        # session, not Flask's null one: an error page there (a 404 for a bad URL) may still
+        # write to it (its CSRF token) and must not fail.
         if request.path.startswith(WEBHOOK_PATH):
-            return self.make_null_session(app)
+            return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if has_request_context() and request.path.startswith(WEBHOOK_PATH):
+            return  # never a cookie for a provider
+        super().save_session(app, session, response)
 
 
 WEBHOOK_PATH = "/webhooks/"  # blueprints.webhooks' url_prefix

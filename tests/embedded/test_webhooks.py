@@ -107,16 +107,26 @@ def test_subscribe_button_registers_the_webhook_without_the_token_in_job_args(cl
     assert [h["HookType"] for h in hooks] == ["SHIP_NOTIFY"] and account.webhook_token in hooks[0]["Url"]
 
 
-def test_webhook_requests_open_no_session(app):
-    """A provider never carries our session cookie: its route gets a null session (no cookie
-    parsing or signing), every other page a real one."""
+def test_webhook_requests_neither_read_nor_set_our_session_cookie(app, client, login, factory):
+    """A provider never carries our session cookie: its route does not parse one (an empty
+    session) and never answers with one; every other page has the real session. An error page
+    there (a bad URL) still renders."""
     from flask import session
 
-    with app.test_request_context("/webhooks/shipstation/some-token", method="POST"):
+    login(factory.admin(is_super=True))  # the test client now holds a signed session cookie
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    with app.test_request_context("/webhooks/shipstation/some-token", method="POST",
+                                  headers={"Cookie": f"session={cookie.value}"}):
         app.preprocess_request()
-        assert app.session_interface.is_null_session(session)
-    with app.test_request_context("/login"):
-        assert not app.session_interface.is_null_session(session)
+        assert dict(session) == {}
+    with app.test_request_context("/login", headers={"Cookie": f"session={cookie.value}"}):
+        app.preprocess_request()
+        assert dict(session) != {}
+    for path in ("/webhooks/shipstation/unknown-token", "/webhooks/tflow/"):
+        answer = client.post(path, data=b"{}", content_type="application/json")
+        assert answer.status_code in (401, 404, 405), (path, answer.status_code)
+        assert "Set-Cookie" not in answer.headers
 
 
 def test_a_remembered_account_is_checked_again_when_the_event_is_stored(client, factory, make_shipstation_account):
