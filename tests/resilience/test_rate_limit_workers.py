@@ -27,7 +27,9 @@ ORDERS = 24
 
 @pytest.mark.parametrize("provider", harness.push_providers(), ids=lambda p: p.key)
 def test_four_workers_never_exceed_the_shared_limit(provider, app, app_ctx, tmp_path, monkeypatch):
-    knobs = harness.fast_knobs(rate_limit=(LIMIT, WINDOW), lease=30, stale_queued=60)
+    # One request per order, for every provider: a bulk provider's pushes would otherwise go
+    # along together (PUSH_COALESCE) and never need several windows; that path has its own test below.
+    knobs = harness.fast_knobs(rate_limit=(LIMIT, WINDOW), lease=30, stale_queued=60, PUSH_COALESCE=False)
     harness.apply_knobs(app.config, knobs, monkeypatch.setitem)
     base, stop = run_sandbox()
     pool = None
@@ -73,3 +75,37 @@ def test_four_workers_never_exceed_the_shared_limit(provider, app, app_ctx, tmp_
     assert longest < WINDOW, f"a push job ran {longest:.1f}s: a worker slept through a rate-limit window"
     busy = sum((j.ended_at - j.started_at).total_seconds() for j in jobs)
     assert busy < 4 * wall * 0.5, (busy, wall)
+
+
+def test_four_workers_sending_coalesced_pushes_stay_under_the_shared_limit(app, app_ctx, tmp_path, monkeypatch):
+    """Pushes of a bulk provider go along together: a few createorders requests for 24 orders,
+    every one counted by the same limiter, no 429, every order once."""
+    provider = next(p for p in harness.push_providers() if p.capabilities.bulk_push)
+    knobs = harness.fast_knobs(rate_limit=(2, WINDOW), lease=30, stale_queued=60)
+    harness.apply_knobs(app.config, knobs, monkeypatch.setitem)
+    base, stop = run_sandbox()
+    pool = None
+    try:
+        world = harness.build_world([base], sites=1, orders=ORDERS, ineligible_every=0, rng=random.Random(7),
+                                    sim_rate_limit=2, sim_window=WINDOW, providers=[provider])
+        [sim] = world.accounts.values()
+        env = harness.hub_env(app.config["SQLALCHEMY_DATABASE_URI"], app.config["REDIS_URL"],
+                              **harness.knobs_env(knobs))
+        pool = harness.WorkerPool(env, tmp_path / "workers", count=4)
+        pool.start(get_redis())
+        harness.pay(world.eligible)
+        world.paid.extend(world.eligible)
+        deadline = time.monotonic() + 90
+        while harness.active_counts()[0] and time.monotonic() < deadline:
+            time.sleep(0.25)
+        stats = sim.stats()
+    finally:
+        if pool is not None:
+            pool.stop()
+        stop()
+    logs = pool.logs()[-4000:] if pool else ""
+    db.session.expire_all()
+    assert [p.state for p in OrderPush.query.all()] == ["pushed"] * ORDERS, logs
+    assert stats["orders"] == ORDERS and stats["duplicates"] == 0, stats
+    assert stats["rate_limited"] == 0, (stats, logs)     # 2 requests per 4 s, shared by 4 workers
+    assert stats["requests"] < ORDERS / 2, stats         # together, not one request per order
