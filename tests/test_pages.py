@@ -461,6 +461,16 @@ def test_orders_keyset_next_and_previous_give_the_offset_pages(many_orders, filt
     assert numbers(gone) == numbers(by_offset[1])
 
 
+def test_a_keyset_anchor_outside_the_admins_scope_is_ignored(many_orders):
+    """?after= is an id from the URL: an order of a site the admin may not see never anchors
+    the page (its timestamp would show through which rows follow); the page number decides."""
+    mine = queries.OrderFilter(site_ids=[many_orders.site.id])
+    foreign = Order.query.filter_by(site_id=many_orders.other.id).order_by(Order.placed_at).first()
+    by_offset = queries.orders_page(mine, 2, per_page=7)
+    probed = queries.orders_page(mine, 2, per_page=7, seek=queries.Seek("after", foreign.id))
+    assert [o.number for o in probed.items] == [o.number for o in by_offset.items]
+
+
 def test_orders_keyset_page_past_the_count_cap_is_not_clamped(many_orders, monkeypatch):
     """A keyset page counts only to the cap, not to the page: the page keeps its number and
     the total says "more than" at least what has been shown."""

@@ -108,7 +108,9 @@ def paginate(model, criteria: list, order_by: list, page: int, per_page: int = P
 def _seek_rows(model, row_criteria: list, order_by: list, per_page: int, options: tuple, seek: Seek) -> list:
     # A row comparison with the anchor's key: an index condition on (placed_at, id) (after
     # any equality prefix such as push_state), so the scan starts at the anchor.
-    anchor_placed = select(model.placed_at).where(model.id == seek.anchor_id).scalar_subquery()
+    # The anchor comes from the URL: only an order of this very list anchors it (another site's
+    # order would reveal its timestamp through which rows follow); otherwise the page number.
+    anchor_placed = select(model.placed_at).where(model.id == seek.anchor_id, *row_criteria).scalar_subquery()
     key, anchor = tuple_(model.placed_at, model.id), tuple_(anchor_placed, literal(seek.anchor_id))
     if seek.direction == "after":
         boundary, order = key < anchor, order_by
