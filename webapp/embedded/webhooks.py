@@ -6,7 +6,9 @@ import hmac
 import json
 import logging
 import os
+import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from flask import current_app
@@ -168,6 +170,19 @@ def _store_once(conn, row, envelope, body: bytes) -> int | None:
     """INSERT … SELECT … ON CONFLICT (account, provider's event key) DO NOTHING RETURNING id: the
     new event's id, or None for a redelivery or an account that no longer matches ``row`` (its
     token, sealed credentials or settings changed) — one statement, no exception path, one commit."""
+    with _SQLITE_WRITER if conn.dialect.name == "sqlite" else nullcontext():
+        return _insert_and_commit(conn, row, envelope, body)
+
+
+# SQLite has one writer at a time, and a connection that finds the write lock taken polls for it
+# with growing sleeps (1, 2, 5, 10 … 100 ms: its busy handler): with gunicorn threads, a request
+# slept up to ~390 ms for a lock held well under 1 ms at a time (bench/webhook_probe.py). Threads
+# of one process queue here instead and take the lock the moment it is free; only the other
+# processes' writers still meet the busy handler. PostgreSQL writers do not block each other.
+_SQLITE_WRITER = threading.Lock()
+
+
+def _insert_and_commit(conn, row, envelope, body: bytes) -> int | None:
     event_id = conn.execute(_INSERT_ONCE, {
         "account_id": row.id, "token": row.webhook_token, "sealed": row.sealed, "settings_raw": row.settings_raw,
         "dedupe_key": str(envelope.dedupe_key)[:128],
