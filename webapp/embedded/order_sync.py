@@ -89,7 +89,11 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
         else:
             skipped.append((f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", {"order_id": order.id}))
     queued = push_bulk.queue_orders(eligible, account)
-    push_summary.refresh(queued)  # in flight, committed with the chunk before the provider is called
+    bulk = account.provider.capabilities.bulk_push
+    if not bulk:  # one request after another: the orders show "in flight" while they wait their turn
+        push_summary.refresh(queued)
+    # A bulk chunk is in flight for one request only: its summary is refreshed once, with the
+    # outcome (push_bulk: pushed, waiting, and push.py's path for refused orders).
     busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
             for o in eligible if o.id not in queued]
     if unchanged:
@@ -102,7 +106,7 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     # Queued and claimed rows are committed (with the run's counters and lines so far) by the
     # chunk before the provider is called.
     client = client_for(account)
-    if not account.provider.capabilities.bulk_push:
+    if not bulk:
         outcomes = {push_id: _one(push_id) for push_id in queued.values()}
     else:
         outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible})
