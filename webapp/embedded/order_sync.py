@@ -23,6 +23,22 @@ CHUNK = 100  # orders per page of this stage (one bulk push each)
 def push_recent_orders(ctx, account, site, client, budget) -> bool:
     """One slice: chunks of orders after the cursor (placed_at, id) of the last chunk done.
     Returns True when every recent order was handled, False when the slice's budget is spent."""
+    if not account.provider.capabilities.bulk_push:
+        return _push_recent_orders(ctx, account, site, budget)
+    # A bulk chunk commits three times (claims, results, checkpoint) and reads its orders and
+    # pushes as plain rows (order_rows) and its push rows' states by Core statements: nothing
+    # it decides on comes from an ORM object. Expiring the run, account and site at each commit
+    # only reloaded them (3-5 SELECTs per chunk, the run's own values: one slice job works on
+    # it at a time). A rollback (push.py's failure path) still expires everything.
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        return _push_recent_orders(ctx, account, site, budget)
+    finally:
+        session.expire_on_commit = previous
+
+
+def _push_recent_orders(ctx, account, site, budget) -> bool:
     cursor = ctx.cursor or {}
     # A backlog run (go_live) has its own window, fixed when it was asked for.
     since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
