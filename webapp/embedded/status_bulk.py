@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 
 from ..extensions import db
 from ..models import ItemFile, ItemPush, Order, OrderEvent, OrderItem, OrderPush
@@ -135,11 +135,37 @@ class ChunkView:
         for kind, (model, columns) in _WRITES.items():
             rows = [{"_id": obj.id, **{c: getattr(obj, c) for c in columns}} for obj in moved.get(kind, [])]
             if rows:
-                table = model.__table__
-                db.session.execute(table.update().where(table.c.id == bindparam("_id")), rows)
+                update_rows(model.__table__, columns, rows)
         if events:
             db.session.execute(OrderEvent.__table__.insert(), events)
         self._before = {id(o): _values(o) for o in self._objects()}
+
+
+def update_rows(table, columns, rows: list[dict]) -> None:
+    """``rows`` ({"_id", column: value}) written to ``table`` by id. SQLite: one executemany (in
+    process, cheap). PostgreSQL: one ``UPDATE … FROM unnest(arrays)`` — a pipelined executemany
+    is one prepared execution per row, whose client and server work grew with the rows
+    (bench/status_sync.py). Columns with an ``onupdate`` (``updated_at``) are set as the
+    executemany would set them."""
+    dialect = db.session.get_bind().dialect
+    if dialect.name != "postgresql":
+        db.session.execute(table.update().where(table.c.id == bindparam("_id")), rows)
+        return
+    names = ["id", *columns]
+    params, arrays, sets = {}, [], []
+    for n, name in enumerate(names):
+        column = table.c[name]
+        process = column.type.bind_processor(dialect) or (lambda value: value)
+        params[f"a{n}"] = [process(row["_id"] if name == "id" else row[name]) for row in rows]
+        arrays.append(f"CAST(:a{n} AS {column.type.compile(dialect=dialect)}[])")
+        if name != "id":
+            sets.append(f"{name} = v.{name}")
+    for column in table.c:
+        if column.onupdate is not None and column.name not in names:
+            params[column.name] = (column.type.bind_processor(dialect) or (lambda v: v))(column.onupdate.arg(None))
+            sets.append(f"{column.name} = :{column.name}")
+    db.session.execute(text(f"UPDATE {table.name} SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) "
+                            f"AS v({', '.join(names)}) WHERE {table.name}.id = v.id"), params)
 
 
 _WRITES = {
