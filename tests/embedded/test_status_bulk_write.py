@@ -33,3 +33,20 @@ def test_rows_are_written_by_id_with_nulls_and_dates_and_updated_at_moves(factor
     order, other = db.session.get(Order, order.id), db.session.get(Order, other.id)
     assert order.status == "Shipped" and order.updated_at > stamped + timedelta(hours=23)  # as an ORM update would
     assert other.updated_at == stamped and other.items[0].status != "Shipped"  # no other row touched
+
+
+def test_events_are_inserted_in_their_order_with_every_value(factory):
+    from webapp.embedded.status_bulk import insert_rows
+    from webapp.models import OrderEvent
+
+    site = factory.site()
+    order = factory.order(site, paid=True, items=[{"approval": "approved"}])
+    when = utcnow()
+    rows = [{"order_id": order.id, "item_id": order.items[0].id if n % 2 else None, "actor": "Acct (ShipStation)",
+             "kind": "shipment" if n % 2 else "status", "detail": f"event {n}", "created_at": when} for n in range(5)]
+    insert_rows(OrderEvent.__table__, rows)
+    db.session.commit()
+    stored = OrderEvent.query.filter_by(order_id=order.id).filter(OrderEvent.detail.like("event %")) \
+        .order_by(OrderEvent.id).all()
+    assert [(e.item_id, e.actor, e.kind, e.detail, e.created_at) for e in stored] == [
+        (r["item_id"], r["actor"], r["kind"], r["detail"], r["created_at"]) for r in rows]
