@@ -114,3 +114,16 @@ def test_a_status_sync_reads_ahead_and_a_provider_error_mid_stream_asks_each_ord
     exchanges = ProviderExchange.query.filter_by(subject_type="run", subject_id=run.id).filter(
         ProviderExchange.url.contains("/orders/")).count()
     assert exchanges == 2 + 3
+
+
+def test_fewer_collections_raises_the_young_threshold_for_the_stage_and_puts_it_back():
+    import gc
+
+    from webapp.embedded.status_sync import fewer_collections
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with fewer_collections(young=123_456):
+            assert gc.get_threshold() == (max(before[0], 123_456), *before[1:])
+            raise RuntimeError("the stage failed")
+    assert gc.get_threshold() == before
