@@ -1,10 +1,11 @@
-"""status_bulk.update_rows: a status chunk's moved rows written by id — one executemany on
-SQLite, one UPDATE … FROM unnest(arrays) on PostgreSQL — with the same result on both."""
+"""bulk_sql.update_rows / insert_rows (status chunks, bulk push chunks, run log lines): rows
+written by id — one executemany on SQLite, one UPDATE … FROM unnest(…) on PostgreSQL — and
+rows inserted in their order, with the same result on both."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from webapp.embedded.status_bulk import update_rows
+from webapp.embedded.bulk_sql import insert_rows, update_rows
 from webapp.extensions import db
 from webapp.models import Order, OrderItem, utcnow
 
@@ -13,16 +14,17 @@ def test_rows_are_written_by_id_with_nulls_and_dates_and_updated_at_moves(factor
     site = factory.site()
     order = factory.order(site, paid=True, items=[{"approval": "approved"}, {"approval": "approved"}])
     other = factory.order(site, paid=True, items=[{"approval": "approved"}])
+    third = factory.order(site, paid=True, items=[{"approval": "approved"}])
     first, second = sorted(order.items, key=lambda item: item.line_number)
     stamped = utcnow() - timedelta(days=1)
-    db.session.query(Order).filter(Order.id.in_([order.id, other.id])).update({"updated_at": stamped})
+    db.session.query(Order).filter(Order.id.in_([order.id, other.id, third.id])).update({"updated_at": stamped})
     db.session.commit()
     when = utcnow()
-    update_rows(OrderItem.__table__, ("status", "tracking_number", "shipped_on", "status_changed_at"), [
-        {"_id": first.id, "status": "Shipped", "tracking_number": "1Z999", "shipped_on": date(2026, 1, 2),
+    update_rows(OrderItem.__table__, [
+        {"b_id": first.id, "status": "Shipped", "tracking_number": "1Z999", "shipped_on": date(2026, 1, 2),
          "status_changed_at": when},
-        {"_id": second.id, "status": "On Hold", "tracking_number": "", "shipped_on": None, "status_changed_at": None}])
-    update_rows(Order.__table__, ("status",), [{"_id": order.id, "status": "Shipped"}])
+        {"b_id": second.id, "status": "On Hold", "tracking_number": "", "shipped_on": None, "status_changed_at": None}])
+    update_rows(Order.__table__, [{"b_id": order.id, "status": "Shipped"}, {"b_id": third.id, "status": "Shipped"}])
     db.session.commit()
     db.session.expire_all()
     first, second = db.session.get(OrderItem, first.id), db.session.get(OrderItem, second.id)
@@ -31,12 +33,12 @@ def test_rows_are_written_by_id_with_nulls_and_dates_and_updated_at_moves(factor
     assert (second.status, second.tracking_number, second.shipped_on, second.status_changed_at) == (
         "On Hold", "", None, None)
     order, other = db.session.get(Order, order.id), db.session.get(Order, other.id)
-    assert order.status == "Shipped" and order.updated_at > stamped + timedelta(hours=23)  # as an ORM update would
+    for moved in (order, db.session.get(Order, third.id)):
+        assert moved.status == "Shipped" and moved.updated_at > stamped + timedelta(hours=23)  # as an ORM update would
     assert other.updated_at == stamped and other.items[0].status != "Shipped"  # no other row touched
 
 
 def test_events_are_inserted_in_their_order_with_every_value(factory):
-    from webapp.embedded.status_bulk import insert_rows
     from webapp.models import OrderEvent
 
     site = factory.site()

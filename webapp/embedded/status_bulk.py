@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ItemFile, ItemPush, Order, OrderEvent, OrderItem, OrderPush
 from ..models.orders import FILE_PENDING, summary_status
-from .bulk_sql import any_of
+from .bulk_sql import any_of, insert_rows, update_rows
 
 _ITEM = ("carrier", "tracking_number", "shipped_on", "status", "status_changed_at")
 
@@ -133,59 +133,12 @@ class ChunkView:
             if _values(obj) != self._before[id(obj)]:
                 moved.setdefault(type(obj), []).append(obj)
         for kind, (model, columns) in _WRITES.items():
-            rows = [{"_id": obj.id, **{c: getattr(obj, c) for c in columns}} for obj in moved.get(kind, [])]
-            if rows:
-                update_rows(model.__table__, columns, rows)
-        if events:
-            insert_rows(OrderEvent.__table__, events)
+            # One statement per table on PostgreSQL (UPDATE … FROM unnest): a pipelined
+            # executemany is one prepared execution per row (bench/status_sync.py).
+            update_rows(model.__table__, [{"b_id": obj.id, **{c: getattr(obj, c) for c in columns}}
+                                          for obj in moved.get(kind, [])])
+        insert_rows(OrderEvent.__table__, events)
         self._before = {id(o): _values(o) for o in self._objects()}
-
-
-def update_rows(table, columns, rows: list[dict]) -> None:
-    """``rows`` ({"_id", column: value}) written to ``table`` by id. SQLite: one executemany (in
-    process, cheap). PostgreSQL: one ``UPDATE … FROM unnest(arrays)`` — a pipelined executemany
-    is one prepared execution per row, whose client and server work grew with the rows
-    (bench/status_sync.py). Columns with an ``onupdate`` (``updated_at``) are set as the
-    executemany would set them."""
-    dialect = db.session.get_bind().dialect
-    if dialect.name != "postgresql":
-        db.session.execute(table.update().where(table.c.id == bindparam("_id")), rows)
-        return
-    names = ["id", *columns]
-    params, arrays = _arrays(table, dialect, names, [{**row, "id": row["_id"]} for row in rows])
-    sets = [f"{name} = v.{name}" for name in columns]
-    for column in table.c:
-        if column.onupdate is not None and column.name not in names:
-            params[column.name] = (column.type.bind_processor(dialect) or (lambda v: v))(column.onupdate.arg(None))
-            sets.append(f"{column.name} = :{column.name}")
-    db.session.execute(text(f"UPDATE {table.name} SET {', '.join(sets)} FROM unnest({', '.join(arrays)}) "
-                            f"AS v({', '.join(names)}) WHERE {table.name}.id = v.id"), params)
-
-
-def insert_rows(table, rows: list[dict]) -> None:
-    """``rows`` (the same keys each) inserted in their order: one executemany on SQLite, one
-    ``INSERT … SELECT FROM unnest(arrays)`` on PostgreSQL (as update_rows)."""
-    dialect = db.session.get_bind().dialect
-    if dialect.name != "postgresql":
-        db.session.execute(table.insert(), rows)
-        return
-    names = list(rows[0])
-    params, arrays = _arrays(table, dialect, names, rows)
-    db.session.execute(text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
-                            f"FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS v({', '.join(names)}, n_) "
-                            f"ORDER BY n_"), params)
-
-
-def _arrays(table, dialect, names: list[str], rows: list[dict]) -> tuple[dict, list[str]]:
-    """One array parameter per column (bind-processed as the column's type would) and its
-    ``CAST(:aN AS type[])`` text."""
-    params, arrays = {}, []
-    for n, name in enumerate(names):
-        column = table.c[name]
-        process = column.type.bind_processor(dialect) or (lambda value: value)
-        params[f"a{n}"] = [process(row[name]) for row in rows]
-        arrays.append(f"CAST(:a{n} AS {column.type.compile(dialect=dialect)}[])")
-    return params, arrays
 
 
 _WRITES = {
