@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import timedelta
 from typing import Callable
 
 from rq import Retry
 
+from .. import precise_schedule
 from ..queue import MAINTENANCE, PUSH, SYNC, WEBHOOKS, get_queue
 
 DAY = 86400
@@ -53,8 +53,8 @@ class JobDeclaration:
         if job_id or self.id_prefix:
             options["job_id"] = job_id or f"{self.id_prefix}-{args[0]}-{uuid.uuid4().hex[:10]}"
         queue = get_queue(self.queue)
-        if delay > 0:
-            return queue.enqueue_in(timedelta(seconds=delay), self.func_path, *args, **options)
+        if delay > 0:  # released to the tenth of a second (a push coming back for its rate-limit turn)
+            return precise_schedule.enqueue_in(queue, delay, self.func_path, *args, **options)
         return queue.enqueue(self.func_path, *args, **options)
 
     @property
