@@ -52,3 +52,13 @@ def test_the_precise_scheduler_releases_a_job_at_its_time_not_at_a_whole_second(
         assert job.id not in _release(rq_own)  # RQ's own scheduler: not before the next whole second
     assert job.id in _release(precise)  # due: released now
     queue.empty()
+
+
+def test_a_job_back_for_its_turn_is_released_ahead_of_the_waiting_jobs(app_ctx):
+    queue = get_queue(PUSH)
+    queue.empty()
+    waiting = push_order_job.enqueue(1)
+    back = push_order_job.enqueue(2, delay=0.05, at_front=True)
+    time.sleep(0.1)
+    assert _release(PreciseScheduler([queue], connection=get_redis()))[:2] == [back.id, waiting.id]
+    queue.empty()

@@ -392,7 +392,9 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.error_kind = exc.kind
         _history(push, "push retry", push.errors[0])
         db.session.commit()
-        push_order_job.enqueue(push_id, delay=delay)
+        # A push back for its rate-limit turn goes ahead of the pushes waiting in the queue: those
+        # have no turn yet (they would be turned away), and a turn not taken leaves its slot idle.
+        push_order_job.enqueue(push_id, delay=delay, at_front=isinstance(exc, pe.ProviderRateLimited))
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None
