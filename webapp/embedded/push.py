@@ -207,8 +207,7 @@ def run_push(push_id: int) -> str:
     """One attempt, two commits: the claim (with the decision to wait, when the order no longer
     qualifies), then the outcome. The row's checkpoint and remote id are read by the claim
     itself, so a context built just before it never carries another attempt's stale ones."""
-    # The account in the same statement, without its activations (one round trip, not three;
-    # _prepare reads the one activation it needs).
+    # The account in the same statement, without its activations (_prepare reads the one it needs).
     push = db.session.get(OrderPush, push_id, options=[
         joinedload(OrderPush.account).lazyload(ProviderAccount.activations)])
     if push is None or push.state not in (PUSH_QUEUED, PUSH_PUSHING):
@@ -332,8 +331,7 @@ def _fit(value, length: int) -> str | None:
 
 
 def _succeeded(push_id: int, result, item_ids: dict[int, int], client, account_name: str) -> str:
-    """pushed, in one commit. Only plain values are read after it: nothing is loaded again
-    (each reload is a round trip a waiting sync slice pays for, bench/starved_push)."""
+    """pushed, in one commit; nothing is read back after it (bench/starved_push: round trips)."""
     push = db.session.get(OrderPush, push_id)
     now = utcnow()
     push.state, push.pushed_at, push.errors, push.error_kind = PUSH_PUSHED, now, [], None
@@ -392,8 +390,7 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.error_kind = exc.kind
         _history(push, "push retry", push.errors[0])
         db.session.commit()
-        # A push back for its rate-limit turn goes ahead of the pushes waiting in the queue: those
-        # have no turn yet (they would be turned away), and a turn not taken leaves its slot idle.
+        # Back for its rate-limit turn: ahead of queued pushes with no turn yet (a slot left idle is lost).
         push_order_job.enqueue(push_id, delay=delay, at_front=isinstance(exc, pe.ProviderRateLimited))
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
