@@ -32,6 +32,7 @@ from sqlalchemy.orm import configure_mappers
 from webapp import create_app
 from webapp.embedded.jobs import push_order_job
 from webapp.extensions import db
+from webapp.precise_schedule import PreciseScheduler
 from webapp.providers.registry import all_providers
 from webapp.queue import MAINTENANCE, QUEUES, get_redis
 
@@ -64,6 +65,29 @@ class HubWorker(Worker):
         self.prepare_execution(job)
         self.perform_job(job, queue)
         self.set_state(WorkerStatus.IDLE)
+
+    def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None, log_format=None):
+        """RQ's scheduler start (rq.worker.base), with the scheduler that releases delayed jobs to
+        the tenth of a second (webapp/precise_schedule.py): a push rescheduled for its rate-limit
+        turn comes back on time instead of up to a second early or late."""
+        from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+
+        self.scheduler = PreciseScheduler(
+            self.queues, connection=self.connection, logging_level=logging_level or self.log.level,
+            date_format=date_format or DEFAULT_LOGGING_DATE_FORMAT, log_format=log_format or DEFAULT_LOGGING_FORMAT,
+            serializer=self.serializer, poll_interval=app.config["RQ_SCHEDULER_INTERVAL"])
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
 
     def get_heartbeat_ttl(self, job):
         """No horse monitor beats while an in-process job runs: the worker's key must outlive

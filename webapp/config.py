@@ -97,6 +97,9 @@ class Config:
     # RQ worker housekeeping (scheduler take-over after a worker died, abandoned jobs).
     RQ_MAINTENANCE_INTERVAL = int(os.environ.get("RQ_MAINTENANCE_INTERVAL", "60"))
     RQ_WORKER_TTL = int(os.environ.get("RQ_WORKER_TTL", "90"))
+    # How often the workers' scheduler releases due delayed jobs (RQ's own: every second, to the
+    # second); a push coming back for its rate-limit turn is released within this (precise_schedule).
+    RQ_SCHEDULER_INTERVAL = float(os.environ.get("RQ_SCHEDULER_INTERVAL", "0.2"))
     # Prometheus text at /metrics, for scrapers sending "Authorization: Bearer <token>"; off when unset.
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     TESTING = False

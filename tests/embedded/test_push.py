@@ -152,7 +152,10 @@ def test_429_is_retried_later_without_holding_a_worker(factory, make_shipstation
     run_worker()  # returns: the burst worker is free while the push waits for the window
     push = _push(order, account)
     assert push.state == "queued" and push.error_kind == "rate_limited"
-    assert len(ScheduledJobRegistry(queue=get_queue(PUSH))) == 1  # parked in Redis, not in a worker
+    registry = ScheduledJobRegistry(queue=get_queue(PUSH))
+    assert len(registry) == 1  # parked in Redis, not in a worker
+    parked = get_queue(PUSH).fetch_job(registry.get_job_ids()[0])
+    assert parked.enqueue_at_front  # back for its turn: ahead of pushes that have none yet
     time.sleep(2.2)
     run_worker()
     push = _push(order, account)

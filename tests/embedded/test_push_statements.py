@@ -64,3 +64,44 @@ def test_bulk_push_statements_do_not_grow_with_the_number_of_orders(factory, mak
                                        OrderEvent.kind == "pushed").count() == n
         assert sim.stats()["orders"] == 2 * n  # every order once (its two items ship differently: two groups)
     assert counts[12] == counts[3], counts  # a fixed cost per chunk, whatever its size
+
+
+def test_one_push_reads_nothing_again_after_its_commits(factory, make_shipstation_account):
+    """A single push (the job a waiting order runs between sync slices) loads its account with
+    the push, builds the order-state summary once per process and reads nothing back after a
+    commit: 19 statements on this order (25 before: account and activations loaded twice, the
+    push reloaded for a log line). The History line still names the account."""
+    from webapp.embedded import push as push_uc
+    from webapp.models import Site
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    product = factory.product(site, sku="P-1", name="Cards")
+    db.session.add(EntitySetting(account_id=account.id, entity_type="product", entity_id=product.id,
+                                 values={"shipstation_sku": "SS-1"}))
+    db.session.commit()
+    account_name, product_id, site_id = account.name, product.id, site.id
+    counts = []
+    for _ in range(2):  # the second push: the account is verified, nothing is written for it
+        order = factory.order(db.session.get(Site, site_id), paid=True,
+                              items=[{"approval": "approved", "product_id": product_id}])
+        push_uc.queue_automatic_pushes(order.id)
+        push_id = OrderPush.query.filter_by(order_id=order.id).one().id
+        db.session.remove()
+        seen = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert push_uc.run_push(push_id) == "pushed"
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        counts.append(len(seen))
+        db.session.remove()
+        push = db.session.get(OrderPush, push_id)
+        assert push.state == "pushed" and push.order.push_state == "pushed"
+        assert OrderEvent.query.filter_by(order_id=push.order_id, kind="pushed").one().detail.startswith(
+            f"Pushed to {account_name} as ")
+    assert counts[1] <= 19, counts
+    assert len(sim.orders()) == 2

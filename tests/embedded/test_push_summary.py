@@ -166,6 +166,7 @@ def test_cli_lists_orders_by_push_state_like_the_lists(app, app_ctx, factory, ma
     assert runner.invoke(args=["orders", "list", "--push", "bogus"]).exit_code == 2
 
 
+<<<<<<< HEAD
 def _bulk_sync(account, site) -> list[str]:
     """A Synchronize "orders" run (bulk createorders); returns the push_state UPDATEs it sent."""
     from webapp.embedded.run_slices import execute_run
@@ -206,3 +207,26 @@ def test_a_bulk_chunk_refreshes_the_summary_once_with_its_outcome(app_ctx, facto
     _bulk_sync(account2, site2)
     assert {state(o) for o in orders2} == {"in_flight"}  # queued again with a backoff
     assert {p.state for p in OrderPush.query.filter_by(account_id=account2.id)} == {"queued"}
+=======
+def test_one_orders_refresh_probes_its_own_pushes_never_every_push(app_ctx, factory, make_shipstation_account):
+    """The summary reads the order's pushes by one correlated aggregate: PostgreSQL cannot turn
+    it into a hashed subplan reading every push of a state — it did with one EXISTS per state
+    where order_pushes had no statistics (no autovacuum), ~10 ms per order pushed."""
+    from sqlalchemy import text, update
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    orders = [factory.order(site, paid=True, items=[READY]) for _ in range(3)]
+    for order in orders:
+        request_push(order)
+    value = push_summary.summary_expression()
+    statement = update(Order).where(Order.id.in_([orders[0].id]), Order.push_state != value).values(
+        push_state=value, updated_at=Order.updated_at)
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        plan = "\n".join(row[0] for row in db.session.execute(text("EXPLAIN " + sql)))
+        assert "hashed SubPlan" not in plan, plan
+    assert sql.count("max(") == 6  # failed, in flight, pushed: one aggregate over its pushes, in SET and WHERE
+    db.session.rollback()
+    assert [state(o) for o in orders] == ["in_flight"] * 3
+>>>>>>> h-hA

@@ -2,6 +2,8 @@
 pace earlier slices measured, and nothing more once the worker was asked to stop."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from webapp import queue
@@ -92,3 +94,46 @@ def test_a_slice_of_several_bulk_chunks_goes_on_from_each_chunk_to_the_next(fact
                     if line.message.endswith(f"-ES{account.id}.")]
     assert sorted(pushed_lines) == sorted(o.id for o in orders)
     assert len(sim.orders()) == 5
+
+
+def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_into_the_next(
+        factory, make_shipstation_account, app, monkeypatch):
+    """A push starts waiting while a chunk is being sent: the slice ends after that chunk — it
+    does not start the next chunk only to send a bulk request for its first order (a request and
+    a chunk's statements per waiting push, bench/starved_push). The next slice goes on from there."""
+    from webapp.embedded import order_sync, push_bulk
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import SyncRun
+    from webapp.queue import PUSH, get_queue
+
+    monkeypatch.setattr(order_sync, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
+    account, sim = make_shipstation_account(site)
+    waiting = []
+    real_chunk = push_bulk.push_chunk
+
+    def chunk_then_a_push_waits(*args, **kwargs):
+        outcome = real_chunk(*args, **kwargs)
+        if not waiting:  # someone clicked Push Order while the first chunk was being sent
+            waiting.append(get_queue(PUSH).enqueue("webapp.queue.ping_job", "x"))
+            time.sleep(0.15)  # the request took a moment: the slice's look at the queues (every 0.1 s) is due
+        return outcome
+    monkeypatch.setattr(push_bulk, "push_chunk", chunk_then_a_push_waits)
+    run = request_run(account, ["orders"], "ops", site=site)
+    assert execute_run(run.id, 0) == "running"
+    db.session.expire_all()
+    run = db.session.get(SyncRun, run.id)
+    assert (run.created, run.progress_done) == (2, 2)  # the whole first chunk, nothing of the second
+    assert len(sim.orders()) == 2
+    waiting[0].delete()
+    while run.active:
+        execute_run(run.id, run.slice_no)
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run.id)
+    assert run.state == "finished" and run.created == 5
+    assert sorted(o["orderNumber"] for o in sim.orders()) == sorted(f"{o.number}-ES{account.id}" for o in orders)

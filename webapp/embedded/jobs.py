@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import timedelta
 from typing import Callable
 
 from rq import Retry
 
+from .. import precise_schedule
 from ..queue import MAINTENANCE, PUSH, SYNC, WEBHOOKS, get_queue
 
 DAY = 86400
@@ -45,16 +45,17 @@ class JobDeclaration:
     def job_timeout(self) -> int:
         return int(self.timeout() if callable(self.timeout) else self.timeout)
 
-    def enqueue(self, *args, delay: float = 0, job_id: str | None = None):
+    def enqueue(self, *args, delay: float = 0, job_id: str | None = None, at_front: bool = False):
         """Queue the job (callers commit their transaction first: the job reads the rows).
-        ``job_id`` overrides the generated id (a run slice's id is deterministic)."""
+        ``job_id`` overrides the generated id (a run slice's id is deterministic); ``at_front``:
+        taken before the jobs already waiting (when a delayed job is released, ahead of them)."""
         options = dict(job_timeout=self.job_timeout(), result_ttl=self.result_ttl, failure_ttl=self.failure_ttl,
-                       description=self.description.format(*args), retry=self.retry)
+                       description=self.description.format(*args), retry=self.retry, at_front=at_front)
         if job_id or self.id_prefix:
             options["job_id"] = job_id or f"{self.id_prefix}-{args[0]}-{uuid.uuid4().hex[:10]}"
         queue = get_queue(self.queue)
-        if delay > 0:
-            return queue.enqueue_in(timedelta(seconds=delay), self.func_path, *args, **options)
+        if delay > 0:  # released to the tenth of a second (a push coming back for its rate-limit turn)
+            return precise_schedule.enqueue_in(queue, delay, self.func_path, *args, **options)
         return queue.enqueue(self.func_path, *args, **options)
 
     @property

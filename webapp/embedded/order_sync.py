@@ -50,7 +50,13 @@ def _push_recent_orders(ctx, account, site, budget) -> bool:
             ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
                     f"{site.name} went live and were never pushed to {account.name}.")
         ctx.set_total(db.session.scalar(select(func.count()).select_from(Order).where(*recent)))
+    first = True
     while not budget.exhausted:
+        if not first and budget.urgent_waiting():
+            # A push or webhook waits: the slice ends between chunks, not one order into the
+            # next chunk (a bulk request and a chunk's statements for a single order).
+            return False
+        first = False
         query = list(recent)
         if cursor:
             after = datetime.fromisoformat(cursor["placed_at"])

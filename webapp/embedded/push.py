@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import case, or_, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, ItemPush, Order,
@@ -206,7 +207,9 @@ def run_push(push_id: int) -> str:
     """One attempt, two commits: the claim (with the decision to wait, when the order no longer
     qualifies), then the outcome. The row's checkpoint and remote id are read by the claim
     itself, so a context built just before it never carries another attempt's stale ones."""
-    push = db.session.get(OrderPush, push_id)
+    # The account in the same statement, without its activations (_prepare reads the one it needs).
+    push = db.session.get(OrderPush, push_id, options=[
+        joinedload(OrderPush.account).lazyload(ProviderAccount.activations)])
     if push is None or push.state not in (PUSH_QUEUED, PUSH_PUSHING):
         db.session.rollback()
         log.info("push skipped push=%s (not queued)", push_id)
@@ -249,6 +252,7 @@ def run_push(push_id: int) -> str:
         db.session.commit()
         return _failed_attempt(push_id, exc, client)
     lookup = claimed.ambiguous and account.provider.capabilities.order_lookup
+    account_name = account.name  # read before the commit expires it: the outcome needs no reload of the account
     db.session.commit()  # the claim; no transaction (or pooled connection) is held during provider HTTP
     try:
         result = client.find_order(ctx) if lookup else None  # the last attempt may have created it
@@ -266,14 +270,14 @@ def run_push(push_id: int) -> str:
     except Exception as exc:  # a bug: an attempt like any other, visible, final at the cap
         log.exception("push crashed push=%s", push_id)
         return _failed_attempt(push_id, pe.ProviderCrash.wrapping(exc), client)
-    return _record_success(push_id, result, item_ids, client)
+    return _record_success(push_id, result, item_ids, client, account_name)
 
 
-def _record_success(push_id: int, result, item_ids: dict[int, int], client) -> str:
+def _record_success(push_id: int, result, item_ids: dict[int, int], client, account_name: str) -> str:
     """_succeeded, where an answer our code cannot store (a provider returning the wrong
     shape) is a crashed attempt, not a job error leaving the row 'pushing'."""
     try:
-        outcome = _succeeded(push_id, result, item_ids, client)
+        outcome = _succeeded(push_id, result, item_ids, client, account_name)
     except OUR_INFRASTRUCTURE:
         db.session.rollback()
         raise  # our infrastructure: the lease expires and recovery re-queues (up to the cap)
@@ -326,7 +330,8 @@ def _fit(value, length: int) -> str | None:
     return None if value is None else str(value)[:length]
 
 
-def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
+def _succeeded(push_id: int, result, item_ids: dict[int, int], client, account_name: str) -> str:
+    """pushed, in one commit; nothing is read back after it (bench/starved_push: round trips)."""
     push = db.session.get(OrderPush, push_id)
     now = utcnow()
     push.state, push.pushed_at, push.errors, push.error_kind = PUSH_PUSHED, now, [], None
@@ -349,12 +354,12 @@ def _succeeded(push_id: int, result, item_ids: dict[int, int], client) -> str:
         row.external_order_id = _fit(item_result.external_order_id, 100) or None
         row.pushed_at = now
     record_exchanges(push.account_id, "order", push.order_id, client.exchanges)
-    _history(push, "pushed", f"Pushed to {push.account.name} as {push.external_number or push.external_id} "
+    _history(push, "pushed", f"Pushed to {account_name} as {push.external_number or push.external_id} "
                              f"(attempt {push.attempts}).")
     push_summary.refresh([push.order_id])
+    logged = (push_id, push.order_id, push.account_id, push.external_id)
     db.session.commit()
-    log.info("push ok push=%s order=%s account=%s external=%s", push_id, push.order_id, push.account_id,
-             push.external_id)
+    log.info("push ok push=%s order=%s account=%s external=%s", *logged)
     return "pushed"
 
 
@@ -385,7 +390,8 @@ def _failed_attempt(push_id: int, exc: pe.ProviderError, client) -> str:
         push.error_kind = exc.kind
         _history(push, "push retry", push.errors[0])
         db.session.commit()
-        push_order_job.enqueue(push_id, delay=delay)
+        # Back for its rate-limit turn: ahead of queued pushes with no turn yet (a slot left idle is lost).
+        push_order_job.enqueue(push_id, delay=delay, at_front=isinstance(exc, pe.ProviderRateLimited))
         log.warning("push retry push=%s in=%.1fs kind=%s", push_id, delay, exc.kind)
         return "retrying"
     push.state, push.errors, push.error_kind, push.next_attempt_at = PUSH_FAILED, exc.messages(), exc.kind, None

@@ -229,8 +229,9 @@ class ProviderHTTP:
             if wait <= 0:
                 return
             if wait > inline_limit:
-                # Come back just before the turn (the rest is waited inline): RQ's scheduler
-                # releases a job up to a second after its time, and a late job leaves its slot idle.
+                # Come back just before the turn (the rest is waited inline): the workers' scheduler
+                # releases a job within RQ_SCHEDULER_INTERVAL of its time (precise_schedule), and a
+                # late job leaves its slot idle.
                 raise e.ProviderRateLimited(f"Rate limit reached; next slot in {wait:.0f}s.",
                                             retry_after=max(0.0, wait - inline_limit))
             time.sleep(wait)
