@@ -166,7 +166,6 @@ def test_cli_lists_orders_by_push_state_like_the_lists(app, app_ctx, factory, ma
     assert runner.invoke(args=["orders", "list", "--push", "bogus"]).exit_code == 2
 
 
-<<<<<<< HEAD
 def _bulk_sync(account, site) -> list[str]:
     """A Synchronize "orders" run (bulk createorders); returns the push_state UPDATEs it sent."""
     from webapp.embedded.run_slices import execute_run
@@ -207,7 +206,8 @@ def test_a_bulk_chunk_refreshes_the_summary_once_with_its_outcome(app_ctx, facto
     _bulk_sync(account2, site2)
     assert {state(o) for o in orders2} == {"in_flight"}  # queued again with a backoff
     assert {p.state for p in OrderPush.query.filter_by(account_id=account2.id)} == {"queued"}
-=======
+
+
 def test_one_orders_refresh_probes_its_own_pushes_never_every_push(app_ctx, factory, make_shipstation_account):
     """The summary reads the order's pushes by one correlated aggregate: PostgreSQL cannot turn
     it into a hashed subplan reading every push of a state — it did with one EXISTS per state
@@ -229,4 +229,3 @@ def test_one_orders_refresh_probes_its_own_pushes_never_every_push(app_ctx, fact
     assert sql.count("max(") == 6  # failed, in flight, pushed: one aggregate over its pushes, in SET and WHERE
     db.session.rollback()
     assert [state(o) for o in orders] == ["in_flight"] * 3
->>>>>>> h-hA
