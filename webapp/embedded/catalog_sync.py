@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
-from .bulk_sql import FreshStatistics, any_of
+from .bulk_sql import analyze_if_grown, any_of
 
 
 def data_hash(payload: dict) -> str:
@@ -154,7 +154,6 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
     resolver = CategoryResolver(ctx, account.id, site)
     # Plain values only: every page empties the session, which detaches `account` and `site`.
     account_id, site_id = account.id, site.id
-    statistics = FreshStatistics("bindings", "products")  # the per-page lookups plan on them
     for page in _prefetched(islice(source(ctx.cursor), max(1, budget.left))):
         if page.total is not None:
             ctx.set_total(page.total)
@@ -163,11 +162,11 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
         if categories:
             remotes = [p.category for p in page.records if p.category] if from_products else page.records
             _apply_categories(ctx, account_id, site_id, resolver, remotes)
-        inserted = _apply_products(ctx, account_id, site_id, resolver, page) if products else 0
+        inserted = _apply_products(ctx, account_id, site_id, resolver, page) if products else {}
         ctx.save_cursor(page.next_cursor)
         budget.spend()
         _finish_batch(ctx, client, page.size)
-        statistics.added_rows(inserted)
+        analyze_if_grown(inserted)  # the next pages' lookups plan on these tables' statistics
         if page.next_cursor is None:
             return True
         if budget.exhausted:  # the worker is stopping: the cursor is saved
@@ -180,14 +179,14 @@ def _listed(skus: list[str], limit: int = 20) -> str:
     return ", ".join(skus[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver, page) -> int:
+def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver, page) -> dict[str, int]:
     """One batch, in a constant number of statements. An unchanged product (the common case
     of a re-sync) costs nothing but its share of one narrow row query: the page's (external
     id, stamp) pairs are compared first and only the other records are built (a lazy page
     never builds an unchanged one); without a stamp the record's data hash decides. ORM
     objects are loaded only for products that changed; new products and their bindings are
     inserted with one executemany each, and the page's creations are logged in one line
-    (warnings stay one per product). Returns the number of rows inserted (products + bindings)."""
+    (warnings stay one per product). Returns the rows inserted per table."""
     keys = page.keys()
     known = {row.external_id: row for row in db.session.execute(
         select(Binding.id, Binding.external_id, Binding.data_hash, Binding.stamp, Product.id.label("product_id"))
@@ -225,7 +224,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         db.session.execute(table.update().where(table.c.id == bindparam("binding_id"))
                            .values(stamp=bindparam("new_stamp")), restamp)
     if not work:
-        return 0
+        return {}
     seen: set[str] = set()
     changed_ids = [remote.external_id for remote, _ in work if remote.external_id in known]
     bindings = {b.external_id: b for b in Binding.query.options(defer(Binding.data)).filter(
@@ -298,7 +297,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         summary.append((f"{len(linked)} product(s) matched existing products by SKU; linked and updated: "
                         f"{_listed(linked)}.", {}))
     ctx.log_many(summary + skipped)
-    return len(new_rows) + len(link_rows)
+    return {"products": len(new_rows), "bindings": len(link_rows)}
 
 
 def _binding_row(account_id: int, site_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
