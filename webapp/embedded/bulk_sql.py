@@ -1,7 +1,7 @@
 """Small SQL helpers for the batch paths (sync pages, status chunks)."""
 from __future__ import annotations
 
-from sqlalchemy import any_, bindparam, text
+from sqlalchemy import any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
@@ -58,3 +58,20 @@ def analyze_if_grown(added: dict[str, int]) -> None:
         for name in grown:
             _added[name] = 0
     db.session.commit()
+
+
+def insert_rows(table, rows: list[dict]) -> None:
+    """INSERT plain rows (every row with the same keys). On PostgreSQL one statement whatever
+    the count — ``INSERT … SELECT * FROM unnest(:col1, :col2, …)``, one array per column — in
+    place of an executemany: psycopg pipelines an executemany but still binds, sends and
+    executes each row as a statement of its own (a 10,000-product first sync sent 20,000)."""
+    if not rows:
+        return
+    if len(rows) < 2 or not _postgres():
+        db.session.execute(table.insert(), rows)
+        return
+    names = list(rows[0])
+    arrays = [bindparam(f"new_{name}", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
+              for name in names]
+    source = func.unnest(*arrays).table_valued(*names).render_derived(name="new_rows")
+    db.session.execute(table.insert().from_select(names, select(*source.c)))

@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
-from .bulk_sql import analyze_if_grown, any_of
+from .bulk_sql import analyze_if_grown, any_of, insert_rows
 
 
 def data_hash(payload: dict) -> str:
@@ -276,9 +276,9 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         ctx.count("created")
     if new_rows:
         db.session.flush()  # categories (and their log lines) first, in order
-        # Plain executemany (no RETURNING: on PostgreSQL that is a multi-row statement text
-        # psycopg parses anew per page), then the ids by SKU — unique per site.
-        db.session.execute(Product.__table__.insert(), new_rows)
+        # One INSERT without RETURNING (a multi-row RETURNING text is parsed anew per page by
+        # psycopg), then the ids by SKU — unique per site.
+        insert_rows(Product.__table__, new_rows)
         ids_by_sku = dict(db.session.execute(select(Product.sku, Product.id).where(
             Product.site_id == site_id, any_of(Product.sku, [row["sku"] for row in new_rows]))).all())
         for remote, digest, binding in new_refs:
@@ -288,8 +288,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
             else:  # its product was deleted locally: bind the new one
                 binding.local_id = product_id
                 _refresh_binding(binding, remote, digest, now)
-    if link_rows:
-        db.session.execute(Binding.__table__.insert(), link_rows)
+    insert_rows(Binding.__table__, link_rows)
     summary = []
     if new_rows:
         summary.append((f"{len(new_rows)} product(s) created: {_listed([r['sku'] for r in new_rows])}.", {}))
