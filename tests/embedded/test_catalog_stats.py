@@ -13,14 +13,14 @@ from webapp.models import Binding, Product, ProviderAccount, Site, SyncRun
 
 def test_a_sync_that_fills_the_tables_analyzes_them_on_postgresql(factory, make_shipstation_account,
                                                                    monkeypatch):
-    """Planner statistics follow the sync's bulk inserts (analyze_if_grown): without them the
-    per-page lookups read every binding of the account (see bulk_sql)."""
+    """Planner statistics follow the sync's bulk inserts (catalog_sync._statistics_due): without them the
+    per-page lookups read every binding of the account."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("ANALYZE is PostgreSQL's; SQLite plans these lookups by its unique indexes")
-    from webapp.embedded import bulk_sql
+    from webapp.embedded import catalog_sync
     from webapp.embedded.run_slices import execute_run
 
-    monkeypatch.setattr(bulk_sql, "MIN_ROWS_TO_ANALYZE", 1)  # three products, as 500 would be
+    monkeypatch.setattr(catalog_sync, "MIN_ROWS_TO_ANALYZE", 1)  # three products, as 500 would be
     db.session.execute(text("ANALYZE bindings, products"))  # a known start: what the tables hold now
     db.session.commit()
     site = factory.site()

@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
-from .bulk_sql import analyze_if_grown, any_of, insert_rows
+from .bulk_sql import analyze, any_of, insert_rows
 
 
 def data_hash(payload: dict) -> str:
@@ -164,14 +164,39 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
             _apply_categories(ctx, account_id, site_id, resolver, remotes)
         inserted = _apply_products(ctx, account_id, site_id, resolver, page) if products else {}
         ctx.save_cursor(page.next_cursor)
+        stale = _statistics_due(ctx, sum(inserted.values()))  # counted in the page's commit
         budget.spend()
         _finish_batch(ctx, client, page.size)
-        analyze_if_grown(inserted)  # the next pages' lookups plan on these tables' statistics
+        if stale:  # the next pages' lookups plan on these tables' statistics
+            analyze("bindings", "products")
         if page.next_cursor is None:
             return True
         if budget.exhausted:  # the worker is stopping: the cursor is saved
             return False
     return not budget.exhausted
+
+
+MIN_ROWS_TO_ANALYZE = 500
+
+
+def _statistics_due(ctx, inserted: int) -> bool:
+    """PostgreSQL's advice after a bulk load, applied as the run fills the tables: ANALYZE them
+    once the run has inserted 500 rows, then each time its inserted rows double (a few
+    ANALYZEs per catalogue, counted in the run's checkpoint across slices). So the statistics
+    always know this account's bindings and this site's products to within half.
+    Why: a table filled faster than autovacuum analyzes it (or never: autovacuum off), or an
+    account new since the last ANALYZE, leaves the planner believing the account has ~1
+    binding: it reads a page's ``external_id = ANY(:array)`` through the (account, kind,
+    local_id) index and tests the array against every binding of the account; once psycopg
+    prepares the statement the array is a parameter, compared element by element: 0.2–0.9 s
+    per 500-key page against 10,000 bindings (EXPLAIN ANALYZE), 1.6 ms through the unique
+    index once analyzed. True: ANALYZE once the page is committed (its rows are counted)."""
+    if not inserted:
+        return False
+    total = ctx.checkpoint.get("inserted_rows", 0) + inserted
+    due = total >= max(MIN_ROWS_TO_ANALYZE, 2 * ctx.checkpoint.get("analyzed_rows", 0))
+    ctx.save(inserted_rows=total, **({"analyzed_rows": total} if due else {}))
+    return due
 
 
 def _listed(skus: list[str], limit: int = 20) -> str:
