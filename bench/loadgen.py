@@ -90,6 +90,7 @@ def main() -> None:
         t.join(timeout=max(1.0, hard_stop + args.timeout + 5 - time.monotonic()))
     with open(args.out, "w") as out:
         json.dump({"rate": args.rate, "duration": args.duration, "total": total, "distinct_bodies": fresh,
+                   "start_monotonic": start,  # CLOCK_MONOTONIC is system-wide: joins server-side probes
                    "results": [r or {"status": None, "error": "no result"} for r in results]}, out)
 
 

@@ -1,6 +1,6 @@
 """The floor of bench/webhook_intake.py: the least a webhook endpoint can do, served the same way.
 
-``gunicorn -w 2 bench.webhook_floor:app`` — a bare Flask view that reads the body, does one
+``gunicorn --workers 2 --threads 4 bench.webhook_floor:app`` (webhook_intake.SERVER) — a bare Flask view that reads the body, does one
 INSERT (committed) into a table of its own in the benchmark's database and one RQ enqueue into
 the benchmark's Redis, and answers 202. No account lookup, no verification, no dedupe, no
 app-level hooks: what the hub's intake is compared with, in the same run, under the same

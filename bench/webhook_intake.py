@@ -1,7 +1,11 @@
 """Webhook intake: gunicorn with 2 workers, open-loop load for 30 s, then exactly-once processing.
 
-* The hub runs as in production: ``gunicorn -w 2 --bind 127.0.0.1:<port> wsgi:app`` with the
-  benchmark's DATABASE_URL / REDIS_URL; a ShipStation account live on a site.
+* The hub runs with the production server setup (scripts/run_all.py, deploy/Procfile):
+  ``gunicorn --workers 2 --threads 4 --bind 127.0.0.1:<port> wsgi:app`` with the benchmark's
+  DATABASE_URL / REDIS_URL; a ShipStation account live on a site. (Until 2026-12-01 the
+  benchmark ran ``-w 2`` without threads: two requests in flight, each waiting out its own
+  commit — PostgreSQL's WAL flush here is ~3-8 ms, so even the bare floor could not keep up
+  with 360 req/s: p99 3.7 s. See bench/webhook_probe.py.)
 * A separate process (bench/loadgen.py) POSTs ShipStation SHIP_NOTIFY bodies to the
   account's webhook URL at a fixed rate for 30 s (open loop, a new connection per request):
   each body has its own resource_url (a distinct event); every 10th request re-sends an
@@ -12,7 +16,7 @@
   of each event's resource_url at the simulator.
 
 * The floor (bench/webhook_floor.py), measured first in the same run: the same gunicorn setup
-  serving a bare view that does one INSERT and one RQ enqueue, under the same load and bodies.
+  (SERVER) serving a bare view that does one INSERT and one RQ enqueue, under the same load and bodies.
 * Processing rate = accepted events / time from the 4 workers' start until none is left
   received or processing (each event = one resource_url fetch + apply).
 
@@ -32,6 +36,8 @@ import time
 from bench import harness
 
 NAME = "webhook_intake"
+# The production server setup, the same for the floor and the hub.
+SERVER = ["--workers", "2", "--threads", "4"]
 
 
 def free_port() -> int:
@@ -45,12 +51,12 @@ def loadavg() -> str:
 
 
 def serve_and_load(env, wsgi_app: str, path: str, bodies_file, args, duration: float, label: str, **extra_env) -> dict:
-    """Serve ``wsgi_app`` with ``gunicorn -w 2``, run the open-loop load on ``path``, stop it."""
+    """Serve ``wsgi_app`` with gunicorn (SERVER), run the open-loop load on ``path``, stop it."""
     import requests
 
     port = free_port()
     log = open(env.tmp / f"gunicorn-{label}.log", "w")
-    gunicorn = subprocess.Popen([str(harness.ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "--bind",
+    gunicorn = subprocess.Popen([str(harness.ROOT / ".venv" / "bin" / "gunicorn"), *SERVER, "--bind",
                                  f"127.0.0.1:{port}", wsgi_app], cwd=harness.ROOT, env=env.child_env(**extra_env),
                                 stdout=log, stderr=subprocess.STDOUT)
     env.children.append(gunicorn)
@@ -93,7 +99,7 @@ def main(argv=None) -> int:
         sandbox = env.start_sandbox()
         adapter = harness.adapter_for("shipstation", sandbox.url)
         app = env.migrate()
-        from sqlalchemy import func, select
+        from sqlalchemy import func, select, text
         from webapp.extensions import db
         from webapp.models import ProviderAccount, WebhookEvent
 
@@ -151,6 +157,11 @@ def main(argv=None) -> int:
 
         processed_rate = by_state.get("processed", 0) / processing_s if processing_s else 0.0
         result.figure("offered load", f"{args.rate:.0f} req/s for {duration:.0f} s, every 10th a duplicate")
+        result.figure("server (floor and hub)", "gunicorn " + " ".join(SERVER))
+        if args.postgres:
+            with app.app_context():  # what a commit waits for on this server
+                result.figure("PostgreSQL synchronous_commit / fsync", " / ".join(
+                    str(db.session.execute(text(f"SHOW {name}")).scalar()) for name in ("synchronous_commit", "fsync")))
         result.figure("responses by status", {str(k): v for k, v in sorted(statuses.items(), key=str)})
         result.figure("accepted (202) / distinct events accepted", f"{len(accepted)} / {len(accepted_bodies)}")
         result.figure("accepted per second", accepted_rate, "/s")

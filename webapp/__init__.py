@@ -43,6 +43,20 @@ def create_app(config_object=None) -> Flask:
     return app
 
 
+def warm_up() -> None:
+    """What a process would otherwise do on its first request, done at boot (wsgi.py: a
+    gunicorn worker loads the app before it accepts a connection): configure the ORM mappers
+    and import the providers — ~0.7 s of CPU that stalled the first requests of every fresh
+    worker (up to 1.3 s on a busy machine, every request queued behind it waited too;
+    bench/webhook_probe.py)."""
+    from sqlalchemy.orm import configure_mappers
+
+    from .providers.registry import all_providers
+
+    configure_mappers()
+    all_providers()
+
+
 def _init_sqlite(app: Flask) -> None:
     """A SQLite file is shared by web processes and workers: WAL lets readers and the one
     writer proceed together (in the default rollback journal every commit waits for all

@@ -164,3 +164,45 @@ def test_cli_lists_orders_by_push_state_like_the_lists(app, app_ctx, factory, ma
     text = runner.invoke(args=["orders", "list", "--site", site.slug, "--push", "waiting"]).output
     assert waiting.number in text and "not marked as paid" in text and failed.number not in text
     assert runner.invoke(args=["orders", "list", "--push", "bogus"]).exit_code == 2
+
+
+def _bulk_sync(account, site) -> list[str]:
+    """A Synchronize "orders" run (bulk createorders); returns the push_state UPDATEs it sent."""
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+
+    run = request_run(account, ["orders"], "ops@example.test", site=site)
+    db.session.commit()
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE ORDERS SET PUSH_STATE"):
+            seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        execute_run(run.id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_bulk_chunk_refreshes_the_summary_once_with_its_outcome(app_ctx, factory, make_shipstation_account):
+    """A chunk is in flight for one request only: its orders go from waiting to pushed with one
+    summary UPDATE; a request that fails as a whole leaves each order in flight for its retry
+    (push.py's path refreshes them), never "waiting" or a stale "pushed"."""
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    orders = [factory.order(site, paid=True, items=[READY]) for _ in range(3)]
+    push_summary.refresh_and_commit(o.id for o in orders)  # the factory does not keep the summary
+    assert {state(o) for o in orders} == {"waiting"}
+    updates = _bulk_sync(account, site)
+    assert {state(o) for o in orders} == {"pushed"}
+    assert len(updates) == 1, updates
+
+    site2 = factory.site()
+    account2, sim2 = make_shipstation_account(site2)
+    orders2 = [factory.order(site2, paid=True, items=[READY]) for _ in range(3)]
+    sim2.faults(fail_next=[{"status": 503}])
+    _bulk_sync(account2, site2)
+    assert {state(o) for o in orders2} == {"in_flight"}  # queued again with a backoff
+    assert {p.state for p in OrderPush.query.filter_by(account_id=account2.id)} == {"queued"}

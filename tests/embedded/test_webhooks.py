@@ -149,3 +149,26 @@ def test_a_remembered_account_is_checked_again_when_the_event_is_stored(client, 
     assert client.post(old, json=body(3)).status_code == 404          # the old token: refused at once
     assert client.post(f"/webhooks/shipstation/{account.webhook_token}", json=body(3)).status_code == 202
     assert WebhookEvent.query.count() == 3
+
+
+def test_concurrent_deliveries_from_threads_are_stored_once(app, factory, make_shipstation_account, hub_url):
+    """The web server runs threads (deploy/Procfile: --threads 4): deliveries arriving at once in
+    one process — distinct events and redeliveries of one event — each end as one stored event,
+    and none fails (on SQLite the threads queue for the write, webhooks._SQLITE_WRITER)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account, sim = make_shipstation_account(factory.site())
+    url = f"{hub_url}/webhooks/shipstation/{account.webhook_token}"
+
+    def post(n):
+        body = {"resource_url": f"{sim.api}/shipments?storeID=1&batchId={n}", "resource_type": "SHIP_NOTIFY"}
+        return n, requests.post(url, json=body, timeout=30).status_code
+
+    deliveries = list(range(24)) + [7] * 8  # 24 distinct events, event 7 delivered 9 times in all
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, deliveries))
+    assert sorted(status for n, status in answers if n != 7) == [202] * 23
+    assert sorted(status for n, status in answers if n == 7) == [200] * 8 + [202]
+    db.session.expire_all()
+    assert WebhookEvent.query.count() == 24
+    assert {e.state for e in WebhookEvent.query} == {"received"}

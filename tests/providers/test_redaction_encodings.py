@@ -75,3 +75,19 @@ def test_no_encoding_reaches_a_recorded_exchange(name):
     (exchange,) = http.exchanges
     assert not _leaks(exchange.request_body + exchange.response_body + exchange.url)
     assert "[redacted]" in exchange.request_body and "[redacted]" in exchange.response_body
+
+
+@pytest.mark.parametrize("secret", ["abcd", "k3y!", "0123456789abcdef0123456789abcdef", SECRET])
+def test_base64_runs_are_skipped_only_when_too_short_to_hold_a_secret(secret):
+    """The redactor decodes only base64 runs long enough to hold its shortest variant. Every
+    offset of the secret inside the encoded bytes, both alphabets, padded or not, short and
+    long secrets: nothing recoverable is left, and the short words around it are untouched."""
+    redactor = Redactor([secret])
+    for prefix in ("", "a", "ab", "abc", "user:", '{"k":"'):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(f"{prefix}{secret}".encode()).decode()
+            for run in (encoded, encoded.rstrip("=")):
+                body = json.dumps({"orderNumber": "ST-000123", "sku": "BUSINESSCARDS", "token": run})
+                out = redactor.text(body)
+                assert run not in out and "[redacted]" in out, (prefix, run)
+                assert '"sku": "BUSINESSCARDS"' in out and "ST-000123" in out

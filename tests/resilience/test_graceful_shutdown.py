@@ -53,6 +53,12 @@ def _logs(tmp_path) -> str:
     return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(tmp_path.glob("*.log")))
 
 
+def _until_a_call_is_in_flight(api: str, calls_before: int, tmp_path) -> None:
+    """Wait until the simulator has received a (slow) request after ``calls_before``: a stop sent
+    now finds the push inside that call for seconds."""
+    _until(lambda: harness.injected(api)["slow"] > calls_before, 30, lambda: _logs(tmp_path))
+
+
 def _exited(proc: subprocess.Popen, tmp_path, seconds: float = 30) -> int:
     try:
         return proc.wait(timeout=seconds)
@@ -159,7 +165,10 @@ def test_a_second_sigterm_kills_the_job_and_the_database_recovers_it(app, app_ct
     monkeypatch.setitem(app.config, "_test_sandbox", base)
     procs = []
     try:
-        knobs, world, account_id, api, sim = _set_up(app, monkeypatch, lease=4, run_stale=3, maintenance=1,
+        # The killed push's lease (40 s) outlasts the second worker: recovered while that worker
+        # syncs, the push would be taken between two pages and the second stop would kill the
+        # push again instead of the slice. The third worker recovers it.
+        knobs, world, account_id, api, sim = _set_up(app, monkeypatch, lease=40, run_stale=3, maintenance=1,
                                                      rq_maintenance=2, read_timeout=15)
         # Every answer takes 8 s: a stop sent as soon as the test sees "pushing" (or a page's
         # progress) still finds the work horse inside its call 1.5 s later, even on a busy
@@ -176,8 +185,10 @@ def test_a_second_sigterm_kills_the_job_and_the_database_recovers_it(app, app_ct
 
         first = _spawn(app, tmp_path, knobs, "worker-1")
         procs.append(first)
+        calls = harness.injected(api)["slow"]
         harness.pay([order_id])
         _until(lambda: _push(order_id).state == "pushing", 20, lambda: _logs(tmp_path))
+        _until_a_call_is_in_flight(api, calls, tmp_path)
         cold_stop(first)
         assert _push(order_id).state == "pushing"  # killed inside the provider call: its lease holds it
 
@@ -185,6 +196,8 @@ def test_a_second_sigterm_kills_the_job_and_the_database_recovers_it(app, app_ct
         procs.append(second)
         own = Product.query.filter_by(site_id=world.site_ids[0]).count()  # the world's own product
         run_id = _start_products_run(world, account_id)
+        # Page 1 written: the slice now waits for page 2, read ahead since page 1 arrived (not
+        # "a request in flight": the next page is always on the wire, even while one is written).
         _until(lambda: _run(run_id).progress_done >= 500, 30, lambda: _logs(tmp_path))
         cold_stop(second)
         run = _run(run_id)

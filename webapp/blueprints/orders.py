@@ -16,7 +16,7 @@ from .access import actor, item_or_404, order_or_404, site_or_404
 from .redirects import safe_next
 from .forms import ItemStatusForm, OrderFilterForm, ShipmentForm
 from .sites import tab_page
-from .params import db_int
+from .params import db_int, url_maker
 
 bp = Blueprint("orders", __name__)
 
@@ -66,7 +66,8 @@ def _orders_list(site):
         return url_for(request.endpoint, **request.view_args, **args, page=n)
 
     context = {"site": site, "form": form, "page": page, "page_url": page_url, "filtered": bool(args),
-               "push_cells": push_cells}
+               "push_cells": push_cells, "order_url": url_maker("orders.detail", "order_number"),
+               "site_orders_url": url_maker("orders.site_orders", "site_slug")}
     if request.htmx and not request.htmx.history_restore_request:
         return render_template("orders/_list.html", **context)  # filter/pager swaps only the panel
     template = "orders/site_index.html" if site else "orders/index.html"

@@ -22,7 +22,7 @@ from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_
                       OrderEvent, OrderPush, ProviderAccount, utcnow)
 from ..providers import errors as pe
 from . import order_rows, push_summary
-from .bulk_sql import any_of
+from .bulk_sql import any_of, insert_rows, update_rows
 from . import push as p
 from .accounts import record_exchanges
 from .context import ContextLoader, build_order_context, item_external_number
@@ -60,8 +60,7 @@ def queue_orders(orders: list[Order], account: ProviderAccount) -> dict[int, int
             "attempts": 0, "idempotency_key": p.idempotency_key(o, account),
             "reference": p.order_reference(o, account), "ambiguous": False, "checkpoint": {},
             "created_at": now, "updated_at": now} for o in orders if o.id not in have]
-    if new:
-        db.session.execute(OrderPush.__table__.insert(), new)
+    insert_rows(OrderPush.__table__, new)
     rows = db.session.execute(
         update(OrderPush).where(OrderPush.account_id == account.id, any_of(OrderPush.order_id, ids),
                                 OrderPush.state.in_((PUSH_WAITING, PUSH_FAILED)))
@@ -138,14 +137,12 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_nam
         events.append({"order_id": push.order_id, "item_id": None, "actor": "Embedded Services", "kind": "pushed",
                        "detail": f"Pushed to {account_name} as {external_number or result.external_id} "
                                  f"(attempt {push.attempts})."[:1000], "created_at": now})
-    db.session.execute(update(t).where(t.c.id == bindparam("b_id")).values(
-        state=PUSH_PUSHED, pushed_at=now, errors=[], error_kind=None, ambiguous=False, lease_until=None,
-        next_attempt_at=None, updated_at=now), pushes)
-    if new_items:
-        db.session.execute(it.insert(), new_items)
+    update_rows(t, pushes, state=PUSH_PUSHED, pushed_at=now, errors=[], error_kind=None, ambiguous=False,
+                lease_until=None, next_attempt_at=None, updated_at=now)
+    insert_rows(it, new_items)
     if old_items:
         db.session.execute(update(it).where(it.c.id == bindparam("b_id")), old_items)
-    db.session.execute(OrderEvent.__table__.insert(), events)
+    insert_rows(OrderEvent.__table__, events)
     push_summary.refresh(push.order_id for push, _ in done)
     record_exchanges(account_id, "order", done[0][0].order_id, client.exchanges)
     client.exchanges.clear()
@@ -214,6 +211,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
         for push, _ in prepared:
             _per_push(outcomes, push.id, p._failed_attempt(push.id, exc, client))
             client.exchanges.clear()
+        _refresh_retried(outcomes, [push for push, _ in prepared])
         return outcomes
     done, refused = [], []
     for (push, _), result in zip(prepared, results):
@@ -237,7 +235,17 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
     for push, error in refused:
         _per_push(outcomes, push.id, p._failed_attempt(push.id, error, client))
         client.exchanges.clear()
+    _refresh_retried(outcomes, [push for push, _ in refused])
     return outcomes
+
+
+def _refresh_retried(outcomes: dict[int, Outcome], pushes: list[_Claimed]) -> None:
+    """push.py keeps a retried push's order "in flight" without a refresh (its summary said so
+    since it was queued); a bulk chunk skips the in-flight refresh (order_sync), so its retried
+    orders are refreshed here: one statement, on the rare failed requests only."""
+    retried = [push.order_id for push in pushes if outcomes[push.id].outcome == "retrying"]
+    if retried:
+        push_summary.refresh_and_commit(retried)
 
 
 def _per_push(outcomes: dict[int, Outcome], push_id: int, outcome: str) -> None:

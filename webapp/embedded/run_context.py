@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ..extensions import db
 from ..models import RunLogLine, SyncRun, utcnow
+from .bulk_sql import insert_rows
 
 # The first RUN_LOG_INFO_LINES info lines are kept; warnings and errors have their own cap
 # (RUN_LOG_ALERT_LINES), so a long run's errors are never pushed out by its info lines.
@@ -68,7 +69,7 @@ class RunContext:
         rows = [{"run_id": self.run.id, "site_id": refs.get("site_id", self.site_id), "level": level,
                  "message": message[:1000], "order_id": refs.get("order_id"), "product_id": refs.get("product_id"),
                  "category_id": refs.get("category_id"), "created_at": now} for message, refs in entries[:room]]
-        db.session.execute(RunLogLine.__table__.insert(), rows)  # Core executemany: no ORM objects
+        insert_rows(RunLogLine.__table__, rows)  # Core, set-based on PostgreSQL: no ORM objects
 
     def _room(self, level: str, wanted: int) -> int:
         """How many of ``wanted`` lines fit; dropped info lines are counted for the end line."""

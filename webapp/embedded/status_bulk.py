@@ -10,13 +10,14 @@ did not move are not written (an unchanged item stays untouched).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ItemFile, ItemPush, Order, OrderEvent, OrderItem, OrderPush
 from ..models.orders import FILE_PENDING, summary_status
-from .bulk_sql import any_of
+from .bulk_sql import any_of, insert_rows, update_rows
 
 _ITEM = ("carrier", "tracking_number", "shipped_on", "status", "status_changed_at")
 
@@ -132,12 +133,11 @@ class ChunkView:
             if _values(obj) != self._before[id(obj)]:
                 moved.setdefault(type(obj), []).append(obj)
         for kind, (model, columns) in _WRITES.items():
-            rows = [{"_id": obj.id, **{c: getattr(obj, c) for c in columns}} for obj in moved.get(kind, [])]
-            if rows:
-                table = model.__table__
-                db.session.execute(table.update().where(table.c.id == bindparam("_id")), rows)
-        if events:
-            db.session.execute(OrderEvent.__table__.insert(), events)
+            # One statement per table on PostgreSQL (UPDATE … FROM unnest): a pipelined
+            # executemany is one prepared execution per row (bench/status_sync.py).
+            update_rows(model.__table__, [{"b_id": obj.id, **{c: getattr(obj, c) for c in columns}}
+                                          for obj in moved.get(kind, [])])
+        insert_rows(OrderEvent.__table__, events)
         self._before = {id(o): _values(o) for o in self._objects()}
 
 
@@ -149,5 +149,10 @@ _WRITES = {
 }
 
 
-def _values(obj) -> tuple:
-    return tuple(getattr(obj, c) for c in _WRITES[type(obj)][1])
+_GETTERS = {kind: attrgetter(*columns) for kind, (_, columns) in _WRITES.items()}
+
+
+def _values(obj):
+    """The written columns' values of ``obj`` (one attrgetter per kind: called for every
+    object of a chunk twice)."""
+    return _GETTERS[type(obj)](obj)

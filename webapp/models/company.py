@@ -36,7 +36,9 @@ class Admin(UserMixin, db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     company = db.relationship("Company")
-    sites = db.relationship("Site", secondary=admin_sites, lazy="selectin", order_by="Site.name")
+    # Loaded when asked (one statement): a super admin's pages never read it, and selectin
+    # loaded every site of the company with the admin on each request.
+    sites = db.relationship("Site", secondary=admin_sites, lazy="select", order_by="Site.name")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -40,6 +40,8 @@ class Order(db.Model):
         # (no table row is read for an order of a site the page does not show).
         db.Index("ix_orders_status_placed_id_site", "status", "placed_at", "id", "site_id"),
         db.Index("ix_orders_placed_id_site", "placed_at", "id", "site_id"),
+        # One site + a status: the count and the page are one index range (migration 0013).
+        db.Index("ix_orders_site_status_placed_id", "site_id", "status", "placed_at", "id"),
         # The Embedded Services filter (?push=failed…) of both lists, ordered like the others.
         db.Index("ix_orders_push_placed_id_site", "push_state", "placed_at", "id", "site_id"),
         db.Index("ix_orders_site_push_placed", "site_id", "push_state", "placed_at"),

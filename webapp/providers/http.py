@@ -67,16 +67,22 @@ class Redactor:
         self.secrets.append(str(secret))
         # Longest first so a secret that contains another is removed whole.
         self._variants = sorted({v for s in self.secrets for v in encoded_forms(s)}, key=len, reverse=True)
+        # A base64 run of n letters decodes to at most 3n/4 characters: a shorter run cannot
+        # hold even the shortest variant, so it is not decoded at all (a 4 KB JSON head has
+        # hundreds of 8-letter words; decoding each was most of an exchange record's cost).
+        # Exact, so also shorter than the old fixed 8 for a 4-5 character secret.
+        self._min_run = math.ceil(4 * len(self._variants[-1]) / 3)
+        self._base64_run = re.compile(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % self._min_run)
 
     def _scrub(self, text: str) -> str:
         for variant in self._variants:
             text = text.replace(variant, "[redacted]")
-        return _BASE64_RUN.sub(self._scrub_base64, text) if self._variants else text
+        return self._base64_run.sub(self._scrub_base64, text) if self._variants else text
 
     def _scrub_base64(self, match) -> str:
         run = match.group(0)
         # "/" is both a base64 letter and a path separator: try the run, then its segments.
-        for candidate in (run, *(part for part in run.split("/") if len(part) >= 8)):
+        for candidate in (run, *(part for part in run.split("/") if len(part.rstrip("=")) >= self._min_run)):
             decoded = _b64decode(candidate)
             if decoded and any(variant in decoded for variant in self._variants):
                 return "[redacted]"
@@ -99,7 +105,6 @@ class Redactor:
         return {k: ("[redacted]" if k.lower() in SENSITIVE_HEADERS else self.text(v)) for k, v in headers.items()}
 
 
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
 
 def encoded_forms(secret: str) -> set[str]:
