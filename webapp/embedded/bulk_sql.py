@@ -1,7 +1,7 @@
 """Small SQL helpers for the batch paths (sync pages, status chunks, bulk push chunks)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, any_, bindparam, cast, func, select, update
+from sqlalchemy import JSON, any_, bindparam, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType
 
@@ -69,3 +69,16 @@ def update_rows(table, rows: list[dict], **same) -> None:
                                .values(**{name: values.c[name] for name in columns}, **same))
             return
     db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(**same), rows)
+
+
+# What the per-page lookups filter on: ANALYZE reads these columns only (a third of the time
+# of the whole tables, measured: the bindings' JSON is not sampled).
+ANALYZED = {"bindings": "account_id, site_id, kind, external_id", "products": "site_id, sku"}
+
+
+def analyze(*tables: str) -> None:
+    """ANALYZE these tables' lookup columns now (PostgreSQL; SQLite plans by its indexes).
+    SKIP_LOCKED: a table another session is analyzing is left to it; never waited for."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE (SKIP_LOCKED) " + ", ".join(f"{t} ({ANALYZED[t]})" for t in tables)))
+        db.session.commit()

@@ -28,7 +28,7 @@ from ..extensions import db
 from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
-from .bulk_sql import any_of
+from .bulk_sql import analyze, any_of, insert_rows
 
 
 def data_hash(payload: dict) -> str:
@@ -162,11 +162,13 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
         if categories:
             remotes = [p.category for p in page.records if p.category] if from_products else page.records
             _apply_categories(ctx, account_id, site_id, resolver, remotes)
-        if products:
-            _apply_products(ctx, account_id, site_id, resolver, page)
+        inserted = _apply_products(ctx, account_id, site_id, resolver, page) if products else {}
         ctx.save_cursor(page.next_cursor)
+        stale = _statistics_due(ctx, sum(inserted.values()))  # counted in the page's commit
         budget.spend()
         _finish_batch(ctx, client, page.size)
+        if stale:  # the next pages' lookups plan on these tables' statistics
+            analyze("bindings", "products")
         if page.next_cursor is None:
             return True
         if budget.exhausted:  # the worker is stopping: the cursor is saved
@@ -174,19 +176,42 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
     return not budget.exhausted
 
 
+MIN_ROWS_TO_ANALYZE = 500
+
+
+def _statistics_due(ctx, inserted: int) -> bool:
+    """PostgreSQL's advice after a bulk load, applied as the run fills the tables: ANALYZE them
+    once the run has inserted 500 rows, then each time its inserted rows double (a few
+    ANALYZEs per catalogue, counted in the run's checkpoint across slices). So the statistics
+    always know this account's bindings and this site's products to within half.
+    Why: a table filled faster than autovacuum analyzes it (or never: autovacuum off), or an
+    account new since the last ANALYZE, leaves the planner believing the account has ~1
+    binding: it reads a page's ``external_id = ANY(:array)`` through the (account, kind,
+    local_id) index and tests the array against every binding of the account; once psycopg
+    prepares the statement the array is a parameter, compared element by element: 0.2–0.9 s
+    per 500-key page against 10,000 bindings (EXPLAIN ANALYZE), 1.6 ms through the unique
+    index once analyzed. True: ANALYZE once the page is committed (its rows are counted)."""
+    if not inserted:
+        return False
+    total = ctx.checkpoint.get("inserted_rows", 0) + inserted
+    due = total >= max(MIN_ROWS_TO_ANALYZE, 2 * ctx.checkpoint.get("analyzed_rows", 0))
+    ctx.save(inserted_rows=total, **({"analyzed_rows": total} if due else {}))
+    return due
+
+
 def _listed(skus: list[str], limit: int = 20) -> str:
     more = len(skus) - limit
     return ", ".join(skus[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver, page) -> None:
+def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolver, page) -> dict[str, int]:
     """One batch, in a constant number of statements. An unchanged product (the common case
     of a re-sync) costs nothing but its share of one narrow row query: the page's (external
     id, stamp) pairs are compared first and only the other records are built (a lazy page
     never builds an unchanged one); without a stamp the record's data hash decides. ORM
     objects are loaded only for products that changed; new products and their bindings are
     inserted with one executemany each, and the page's creations are logged in one line
-    (warnings stay one per product)."""
+    (warnings stay one per product). Returns the rows inserted per table."""
     keys = page.keys()
     known = {row.external_id: row for row in db.session.execute(
         select(Binding.id, Binding.external_id, Binding.data_hash, Binding.stamp, Product.id.label("product_id"))
@@ -224,7 +249,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         db.session.execute(table.update().where(table.c.id == bindparam("binding_id"))
                            .values(stamp=bindparam("new_stamp")), restamp)
     if not work:
-        return
+        return {}
     seen: set[str] = set()
     changed_ids = [remote.external_id for remote, _ in work if remote.external_id in known]
     bindings = {b.external_id: b for b in Binding.query.options(defer(Binding.data)).filter(
@@ -276,9 +301,9 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         ctx.count("created")
     if new_rows:
         db.session.flush()  # categories (and their log lines) first, in order
-        # Plain executemany (no RETURNING: on PostgreSQL that is a multi-row statement text
-        # psycopg parses anew per page), then the ids by SKU — unique per site.
-        db.session.execute(Product.__table__.insert(), new_rows)
+        # One INSERT without RETURNING (a multi-row RETURNING text is parsed anew per page by
+        # psycopg), then the ids by SKU — unique per site.
+        insert_rows(Product.__table__, new_rows)
         ids_by_sku = dict(db.session.execute(select(Product.sku, Product.id).where(
             Product.site_id == site_id, any_of(Product.sku, [row["sku"] for row in new_rows]))).all())
         for remote, digest, binding in new_refs:
@@ -288,8 +313,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
             else:  # its product was deleted locally: bind the new one
                 binding.local_id = product_id
                 _refresh_binding(binding, remote, digest, now)
-    if link_rows:
-        db.session.execute(Binding.__table__.insert(), link_rows)
+    insert_rows(Binding.__table__, link_rows)
     summary = []
     if new_rows:
         summary.append((f"{len(new_rows)} product(s) created: {_listed([r['sku'] for r in new_rows])}.", {}))
@@ -297,6 +321,7 @@ def _apply_products(ctx, account_id: int, site_id: int, resolver: CategoryResolv
         summary.append((f"{len(linked)} product(s) matched existing products by SKU; linked and updated: "
                         f"{_listed(linked)}.", {}))
     ctx.log_many(summary + skipped)
+    return {"products": len(new_rows), "bindings": len(link_rows)}
 
 
 def _binding_row(account_id: int, site_id: int, remote: RemoteProduct, digest: str, local_id: int, now) -> dict:
