@@ -259,3 +259,24 @@ def test_cli_sync_and_run(app, factory, make_shipstation_account, run_worker):
     run_worker()
     report = json.loads(runner.invoke(args=["embedded", "run", str(run_id), "--json"]).output)
     assert report["state"] == "finished" and report["created"] == 6  # 2 categories + 4 products
+
+
+def test_pages_read_ahead_still_count_in_the_provider_http_metrics(factory, make_shipstation_account):
+    """Product pages are fetched by the sync's read-ahead thread: their answers must reach the
+    provider HTTP metrics like any other request (the thread had no app context: dropped)."""
+    from webapp.embedded.run_slices import execute_run
+    from webapp.models import ProviderExchange
+    from webapp.ops import counters
+
+    site = factory.site()
+    account, sim = make_shipstation_account(site)
+    _seed_products(sim)
+    before = counters.read(counters.HTTP_RESPONSES).get("shipstation|200", 0)
+    run_id = request_run(account, ["products"], "ops@example.test", site=site).id
+    db.session.commit()
+    while execute_run(run_id) in ("running", "waiting"):
+        pass
+    assert _run(run_id).state == "finished"
+    pages = ProviderExchange.query.filter_by(subject_type="run", subject_id=run_id, status=200).count()
+    assert pages >= 1
+    assert counters.read(counters.HTTP_RESPONSES).get("shipstation|200", 0) - before == pages

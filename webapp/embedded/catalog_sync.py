@@ -21,6 +21,7 @@ import threading
 from itertools import islice
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, lazyload
 
@@ -101,6 +102,8 @@ def _prefetched(batches):
     handoff: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     end = object()
+    # The reader's requests record the provider's HTTP metrics, which need the app (its Redis).
+    app = current_app._get_current_object()
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -112,13 +115,14 @@ def _prefetched(batches):
         return False
 
     def reader():
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(end)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
+        with app.app_context():
+            try:
+                for batch in batches:
+                    if not put(batch):
+                        return
+                put(end)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
 
     threading.Thread(target=reader, name="sync-prefetch", daemon=True).start()
     try:
