@@ -80,6 +80,9 @@ class Config:
     PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "300"))
     PUSH_STALE_QUEUED_SECONDS = float(os.environ.get("PUSH_STALE_QUEUED_SECONDS", "120"))
     RUN_HEARTBEAT_STALE_SECONDS = float(os.environ.get("RUN_HEARTBEAT_STALE_SECONDS", "180"))
+    # A queued run whose job is no longer in Redis (flushed, restarted) is queued again after this
+    # — not only after ten minutes: until then it blocked every new run of its account and scope.
+    RUN_STALE_QUEUED_SECONDS = float(os.environ.get("RUN_STALE_QUEUED_SECONDS", "120"))
     # A sync job handles at most this many pages (or batches) and then queues its next slice,
     # so pushes and other jobs run in between even with one worker.
     SYNC_SLICE_PAGES = int(os.environ.get("SYNC_SLICE_PAGES", "10"))

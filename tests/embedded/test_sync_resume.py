@@ -289,6 +289,30 @@ def test_a_paused_run_is_left_alone_and_a_lost_job_resumes_from_its_checkpoint(a
     assert any("continues from its checkpoint" in line for line in _log(run.id, "warning"))
 
 
+def test_a_queued_run_whose_job_is_gone_is_queued_again_after_the_stale_time(app, factory, make_shipstation_account,
+                                                                              monkeypatch):
+    """Redis flushed or restarted under a queued run: after RUN_STALE_QUEUED_SECONDS it gets a new
+    job (it blocked every new run of its account until then); a run whose job still waits in
+    the queue is left alone however old."""
+    monkeypatch.setitem(app.config, "RUN_STALE_QUEUED_SECONDS", 60)
+    site = factory.site()
+    account, _ = make_shipstation_account(site)
+    run = request_run(account, ["products"], "ops", site=site)
+    old = utcnow() - timedelta(seconds=61)
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(queued_at=old))
+    db.session.commit()
+    assert recover_stale_runs() == 0 and _run(run.id).slice_no == 0  # its job waits: a long queue
+    get_queue(SYNC).empty()  # the job is gone
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(queued_at=utcnow() - timedelta(seconds=30)))
+    db.session.commit()
+    assert recover_stale_runs() == 0  # not stale yet
+    db.session.execute(update(SyncRun).where(SyncRun.id == run.id).values(queued_at=old))
+    db.session.commit()
+    assert recover_stale_runs() == 1
+    run = _run(run.id)
+    assert run.state == "queued" and run.slice_no == 1 and len(get_queue(SYNC)) == 1
+
+
 def test_a_run_lost_again_and_again_ends_failed_and_frees_its_slot(app, factory, make_shipstation_account,
                                                                   monkeypatch):
     site = factory.site()

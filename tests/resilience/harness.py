@@ -110,7 +110,7 @@ def fast_knobs(*, lease: float = 8, stale_queued: float = 10, run_stale: float =
     """Compressed recovery timings (production: 300 s lease, 120 s stale queue, 30 s maintenance)
     and a per-provider rate limit matching the simulator accounts."""
     knobs = {
-        "PUSH_LEASE_SECONDS": lease, "PUSH_STALE_QUEUED_SECONDS": stale_queued,
+        "PUSH_LEASE_SECONDS": lease, "PUSH_STALE_QUEUED_SECONDS": stale_queued, "RUN_STALE_QUEUED_SECONDS": stale_queued,
         "RUN_HEARTBEAT_STALE_SECONDS": run_stale, "MAINTENANCE_INTERVAL_SECONDS": maintenance,
         "RQ_MAINTENANCE_INTERVAL": rq_maintenance, "RQ_WORKER_TTL": 30, "PROVIDER_READ_TIMEOUT": read_timeout,
         "PUSH_BACKOFF_BASE": backoff,

@@ -32,7 +32,6 @@ from .jobs import sync_run_job
 
 log = logging.getLogger(__name__)
 
-QUEUED_STALE = timedelta(minutes=10)     # a queued run never picked up: its job was lost
 SITE_LOCK_TTL = 120
 
 
@@ -179,9 +178,10 @@ def recover_stale_runs() -> int:
     A waiting run is alive until its resume time has passed by the heartbeat allowance."""
     now = utcnow()
     heartbeat_stale = timedelta(seconds=current_app.config["RUN_HEARTBEAT_STALE_SECONDS"])
+    queued_stale = timedelta(seconds=current_app.config["RUN_STALE_QUEUED_SECONDS"])
     stale = SyncRun.query.filter(
         ((SyncRun.state == RUN_RUNNING) & (SyncRun.heartbeat_at < now - heartbeat_stale))
-        | ((SyncRun.state == RUN_QUEUED) & (SyncRun.queued_at < now - QUEUED_STALE))
+        | ((SyncRun.state == RUN_QUEUED) & (SyncRun.queued_at < now - queued_stale))
         | ((SyncRun.state == RUN_WAITING) & (SyncRun.resume_at < now - heartbeat_stale))
     ).all()
     recovered = 0
