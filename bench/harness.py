@@ -621,6 +621,34 @@ def timed(fn, *a, **kw) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+def _statement_timer(engine) -> dict:
+    """BENCH_STATEMENTS=path: wall time per distinct SQL text (sent to the server and answered),
+    to find which statements of a run cost the time."""
+    from sqlalchemy import event
+
+    timings: dict = {}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        entry = timings.setdefault(statement, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - conn.info.pop("bench_started")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    return timings
+
+
+def _dump_statement_times(timings: dict, path: str) -> None:
+    rows = sorted(timings.items(), key=lambda kv: -kv[1][1])
+    with open(path, "w") as out:
+        for statement, (count, seconds) in rows:
+            out.write(f"{seconds * 1000:9.1f} ms {count:6d}x {seconds / count * 1000:7.2f} ms/each  "
+                      f"{' '.join(statement.split())[:400]}\n")
+
+
 def child_execute_run(run_id: int) -> dict:
     """In a fresh process (``--child-run``): execute one sync run the way its RQ job does
     (``execute_run``), timing only the run; reports this process's peak RSS too.
@@ -649,6 +677,7 @@ def child_execute_run(run_id: int) -> dict:
         statements = []  # every SQL statement the run sends (before_cursor_execute)
         from sqlalchemy import event
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(1))
+        timings = _statement_timer(db.engine) if os.environ.get("BENCH_STATEMENTS") else None
         started = time.perf_counter()
         state = execute_run(run_id)
         while state in ("running", "waiting"):  # its next slices, as their queued jobs would run them
@@ -662,6 +691,8 @@ def child_execute_run(run_id: int) -> dict:
         if profile:
             profiler.disable()
             profiler.dump_stats(f"{profile}.{run_id}")
+        if timings is not None:
+            _dump_statement_times(timings, f"{os.environ['BENCH_STATEMENTS']}.{run_id}")
         run = db.session.get(SyncRun, run_id)
         return {"state": state, "seconds": elapsed, "rss_before_mb": rss_before, "peak_rss_mb": max_rss_mb(),
                 "created": run.created, "updated": run.updated, "unchanged": run.unchanged, "skipped": run.skipped,

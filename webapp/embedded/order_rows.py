@@ -98,16 +98,20 @@ def orders_by_id(ids) -> dict[int, OrderRow]:
 
 
 _PUSH_COLUMNS = ("id", "order_id", "account_id", "attempts", "reference", "idempotency_key", "external_id",
-                 "checkpoint")
+                 "checkpoint", "pushed_at")
 
 
 def pushes(ids) -> list[Row]:
-    """Claimed pushes as read now (by id), with ``.item_pushes`` {item id: ItemPush id}."""
+    """Claimed pushes as read now (by id), with ``.item_pushes`` {item id: ItemPush id}.
+    Item rows are written only with a push's success, which sets its pushed_at for good
+    (push._succeeded, push_bulk._to_pushed): a push never pushed has none, and a chunk of
+    first pushes skips that lookup."""
     found = rows(OrderPush, any_of(OrderPush.id, ids), only=_PUSH_COLUMNS, order_by=(OrderPush.id,))
     item_pushes = defaultdict(dict)
-    if found:
+    pushed_before = [p.id for p in found if p.pushed_at is not None]
+    if pushed_before:
         for row in db.session.execute(select(ItemPush.push_id, ItemPush.item_id, ItemPush.id)
-                                      .where(any_of(ItemPush.push_id, [p.id for p in found]))):
+                                      .where(any_of(ItemPush.push_id, pushed_before))):
             item_pushes[row.push_id][row.item_id] = row.id
     for push in found:
         push.item_pushes = item_pushes[push.id]

@@ -12,7 +12,6 @@ from ..models import PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
 from . import order_rows, push_bulk, push_summary
-from .bulk_sql import any_of
 from .clients import client_for
 from .eligibility import check
 
@@ -90,8 +89,8 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     statements for the chunk, whatever its size. When a push or a webhook starts waiting while
     the chunk is being checked, the orders checked so far are sent and the rest is left to the
     next slice."""
-    states = dict(db.session.execute(select(OrderPush.order_id, OrderPush.state).where(
-        OrderPush.account_id == account.id, any_of(OrderPush.order_id, [o.id for o in orders]))).all())
+    existing = push_bulk.existing_pushes(account.id, [o.id for o in orders])
+    states = {order_id: state for order_id, (_, state) in existing.items()}
     eligible, skipped = [], []
     handled = unchanged = 0
     backlog = ctx.checkpoint.get("backlog")
@@ -110,8 +109,8 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
             eligible.append(order)
         else:
             skipped.append((f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", {"order_id": order.id}))
-    queued = push_bulk.queue_orders(eligible, account)
     bulk = account.provider.capabilities.bulk_push
+    queued = push_bulk.queue_orders(eligible, account, existing, claim=bool(bulk))
     if not bulk:  # one request after another: the orders show "in flight" while they wait their turn
         push_summary.refresh(queued)
     # A bulk chunk is in flight for one request only: its summary is refreshed once, with the
@@ -131,7 +130,8 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     if not bulk:
         outcomes = {push_id: _one(push_id) for push_id in queued.values()}
     else:
-        outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible})
+        outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible},
+                                        claimed=True)
     return _report(ctx, outcomes), handled
 
 

@@ -46,28 +46,49 @@ class Outcome:
 
 # ---- state changes of a chunk (one statement each) ----------------------------------------
 
-def queue_orders(orders: list[Order], account: ProviderAccount) -> dict[int, int]:
-    """Every order's push row (created where missing: one INSERT) moved to queued from
-    waiting or failed (one conditional UPDATE; a new request starts a new count of attempts).
-    Returns {order id: push id} of the rows this call queued; not committed."""
+def existing_pushes(account_id: int, order_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """{order id: (push id, state)} of this account's pushes of these orders. Looked up by
+    order only, the account checked here: with ``account_id = :a`` in the statement,
+    PostgreSQL without statistics on a growing table (a first bulk push; this server runs
+    without autovacuum) walked every push of the account through ix_order_pushes_account_state
+    (5-15 ms a chunk at 5,000 pushes, bench/status_sync); by order it is one probe per order."""
+    rows = db.session.execute(select(OrderPush.order_id, OrderPush.account_id, OrderPush.id, OrderPush.state)
+                              .where(any_of(OrderPush.order_id, order_ids)))
+    return {row.order_id: (row.id, row.state) for row in rows if row.account_id == account_id}
+
+
+def queue_orders(orders: list[Order], account: ProviderAccount,
+                 existing: dict[int, tuple[int, str]] | None = None, *, claim: bool = False) -> dict[int, int]:
+    """Every order's push row queued: created queued where missing (one INSERT that skips a
+    row another worker created meanwhile), moved to queued from waiting or failed (one
+    conditional UPDATE; a new request starts a new count of attempts). ``existing``: the
+    caller's fresh ``existing_pushes`` of these orders. ``claim``: the rows go straight to
+    pushing under this worker's lease (first attempt), as ``_to_pushing`` would move them in
+    the same transaction — one write per row instead of two (a bulk chunk, order_sync).
+    Returns {order id: push id} of the rows this call queued (or claimed); not committed."""
     if not orders:
         return {}
-    ids = [o.id for o in orders]
-    have = set(db.session.scalars(select(OrderPush.order_id).where(OrderPush.account_id == account.id,
-                                                                 any_of(OrderPush.order_id, ids))))
+    if existing is None:
+        existing = existing_pushes(account.id, [o.id for o in orders])
     now = utcnow()
-    new = [{"order_id": o.id, "account_id": account.id, "state": PUSH_WAITING, "reasons": [], "errors": [],
-            "attempts": 0, "idempotency_key": p.idempotency_key(o, account),
-            "reference": p.order_reference(o, account), "ambiguous": False, "checkpoint": {},
-            "created_at": now, "updated_at": now} for o in orders if o.id not in have]
-    insert_rows(OrderPush.__table__, new)
-    rows = db.session.execute(
-        update(OrderPush).where(OrderPush.account_id == account.id, any_of(OrderPush.order_id, ids),
-                                OrderPush.state.in_((PUSH_WAITING, PUSH_FAILED)))
-        .values(state=PUSH_QUEUED, queued_at=now, next_attempt_at=None, reasons=[], attempts=0, updated_at=now)
-        .returning(OrderPush.order_id, OrderPush.id)
-        .execution_options(synchronize_session=False)).all()
-    return {row.order_id: row.id for row in rows}
+    state = {"state": PUSH_PUSHING, "attempts": 1, "lease_until": now + p._lease()} if claim \
+        else {"state": PUSH_QUEUED, "attempts": 0}
+    new = [{"order_id": o.id, "account_id": account.id, **state, "queued_at": now, "reasons": [], "errors": [],
+            "idempotency_key": p.idempotency_key(o, account), "reference": p.order_reference(o, account),
+            "ambiguous": False, "checkpoint": {}, "created_at": now, "updated_at": now}
+           for o in orders if o.id not in existing]
+    queued = {row.order_id: row.id for row in insert_rows(
+        OrderPush.__table__, new, returning=(OrderPush.order_id, OrderPush.id),
+        skip_conflicts_on=("order_id", "account_id"))}
+    again = [existing[o.id][0] for o in orders if o.id in existing and existing[o.id][1] in (PUSH_WAITING, PUSH_FAILED)]
+    if again:
+        rows = db.session.execute(
+            update(OrderPush).where(any_of(OrderPush.id, again), OrderPush.state.in_((PUSH_WAITING, PUSH_FAILED)))
+            .values(**state, queued_at=now, next_attempt_at=None, reasons=[], updated_at=now)
+            .returning(OrderPush.order_id, OrderPush.id)
+            .execution_options(synchronize_session=False)).all()
+        queued.update({row.order_id: row.id for row in rows})
+    return queued
 
 
 def _to_pushing(push_ids: list[int]) -> set[int]:
@@ -151,12 +172,12 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_nam
 # ---- the chunk ----------------------------------------------------------------------------
 
 def push_chunk(push_ids: list[int], account: ProviderAccount, client,
-               orders: dict[int, order_rows.OrderRow] | None = None) -> dict[int, Outcome]:
+               orders: dict[int, order_rows.OrderRow] | None = None, *, claimed: bool = False) -> dict[int, Outcome]:
     """Claim, build and push a chunk of this account's queued pushes in one bulk request.
     ``orders``: the chunk's orders already loaded (order_rows.orders, with items and files)
-    by the caller."""
+    by the caller. ``claimed``: the caller claimed them already (queue_orders(claim=True))."""
     outcomes: dict[int, Outcome] = {push_id: Outcome("skipped") for push_id in push_ids}
-    claimed = _to_pushing(push_ids) if push_ids else set()
+    claimed = set(push_ids) if claimed else _to_pushing(push_ids) if push_ids else set()
     if not claimed:
         db.session.commit()
         return outcomes

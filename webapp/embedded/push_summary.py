@@ -21,6 +21,7 @@ import functools
 from collections.abc import Iterable
 
 from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, Order, OrderPush,
@@ -54,40 +55,32 @@ def worst(states: Iterable[str]) -> str:
     return max(states, key=RANK.__getitem__, default=NONE)
 
 
-def _push_rank():
-    """The worst push of the order row being updated: 3 failed, 2 queued or pushing, 1 pushed,
-    0 waiting; NULL without a push. A correlated aggregate rather than one EXISTS per state:
-    PostgreSQL may turn such an EXISTS into a hashed subplan that reads every push of that state
-    (it did wherever order_pushes had no statistics yet — this server runs without autovacuum —
-    ~10 ms per order pushed, bench/starved_push); an aggregate is always one index probe."""
-    return (select(func.max(case((OrderPush.state == PUSH_FAILED, 3),
-                                 (OrderPush.state.in_((PUSH_QUEUED, PUSH_PUSHING)), 2),
-                                 (OrderPush.state == PUSH_PUSHED, 1), else_=0)))
-            .where(OrderPush.order_id == Order.id).correlate_except(OrderPush).scalar_subquery())
-
-
 @functools.cache
 def summary_expression():
-    """The SQL value of orders.push_state for the order row being updated. Built once per
-    process: it has no parameters of its own, and building it (and its cache key) cost ~10 ms
-    a call — paid on every push (bench/starved_push)."""
+    """The SQL value of orders.push_state for the order row in the enclosing query: one scalar
+    subquery over the order's pushes (one index probe), its worst push computed once by the
+    aggregate — 3 failed, 2 queued or pushing, 1 pushed, 0 waiting, NULL without a push.
+    Not one EXISTS per state: PostgreSQL may turn such an EXISTS into a hashed subplan reading
+    every push of that state (it did wherever order_pushes had no statistics yet — this server
+    runs without autovacuum — ~10 ms per order pushed, bench/starved_push). Nor one aggregate
+    subquery per CASE branch: up to four probes per order, twice over (SET and WHERE), 7 ms a
+    bulk chunk of 100 (bench/status_sync). Built once per process: it has no parameters of its
+    own, and building it (and its cache key) cost ~10 ms a call."""
+    other = aliased(OrderPush)
+    rank = func.max(case((OrderPush.state == PUSH_FAILED, 3),
+                         (OrderPush.state.in_((PUSH_QUEUED, PUSH_PUSHING)), 2),
+                         (OrderPush.state == PUSH_PUSHED, 1), else_=0))
     waiting = and_(
         Order.status != ORDER_CANCELLED,
-        # a live account whose push (if any) is still waiting: the unique (order, account) row
+        # a live account whose push (if any) is still waiting: the unique (account, order) row
         # is either missing or in state waiting
         exists().where(SiteActivation.site_id == Order.site_id, SiteActivation.enabled.is_(True),
                        SiteActivation.is_live.is_(True),
-                       ~exists().where(OrderPush.order_id == Order.id,
-                                       OrderPush.account_id == SiteActivation.account_id,
-                                       OrderPush.state != PUSH_WAITING).correlate_except(OrderPush))
+                       ~exists().where(other.order_id == Order.id, other.account_id == SiteActivation.account_id,
+                                       other.state != PUSH_WAITING).correlate_except(other))
         .correlate_except(SiteActivation))
-    rank = _push_rank()
-    return case(
-        (rank == 3, FAILED),
-        (waiting, WAITING),
-        (rank == 2, IN_FLIGHT),
-        (rank == 1, PUSHED),
-        else_=NONE)
+    state = case((rank == 3, FAILED), (waiting, WAITING), (rank == 2, IN_FLIGHT), (rank == 1, PUSHED), else_=NONE)
+    return select(state).where(OrderPush.order_id == Order.id).correlate_except(OrderPush).scalar_subquery()
 
 
 def _update(criterion) -> int:
