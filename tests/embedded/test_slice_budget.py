@@ -101,7 +101,7 @@ def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_i
     """A push starts waiting while a chunk is being sent: the slice ends after that chunk — it
     does not start the next chunk only to send a bulk request for its first order (a request and
     a chunk's statements per waiting push, bench/starved_push). The next slice goes on from there."""
-    from webapp.embedded import order_sync, push_bulk
+    from webapp.embedded import order_sync
     from webapp.embedded.run_slices import execute_run
     from webapp.embedded.runs import request_run
     from webapp.extensions import db
@@ -115,15 +115,16 @@ def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_i
     orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
     account, sim = make_shipstation_account(site)
     waiting = []
-    real_chunk = push_bulk.push_chunk
+    real_send = order_sync._send
 
-    def chunk_then_a_push_waits(*args, **kwargs):
-        outcome = real_chunk(*args, **kwargs)
+    def chunk_then_a_push_waits(app_, *args):
+        outcome = real_send(app_, *args)
         if not waiting:  # someone clicked Push Order while the first chunk was being sent
-            waiting.append(get_queue(PUSH).enqueue("webapp.queue.ping_job", "x"))
+            with app_.app_context():
+                waiting.append(get_queue(PUSH).enqueue("webapp.queue.ping_job", "x"))
             time.sleep(0.15)  # the request took a moment: the slice's look at the queues (every 0.1 s) is due
         return outcome
-    monkeypatch.setattr(push_bulk, "push_chunk", chunk_then_a_push_waits)
+    monkeypatch.setattr(order_sync, "_send", chunk_then_a_push_waits)
     run = request_run(account, ["orders"], "ops", site=site)
     assert execute_run(run.id, 0) == "running"
     db.session.expire_all()

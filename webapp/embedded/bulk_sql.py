@@ -1,6 +1,7 @@
 """Small SQL helpers for the batch paths (sync pages, status chunks, bulk push chunks)."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,17 +62,19 @@ def _records(table, rows: list[dict], dialect) -> str:
     return json.dumps(records, default=_json_value, separators=(",", ":"))
 
 
-def _recordset(table, rows: list[dict], columns: list[str], key: str | None = None):
+_ROWS = "bulk_rows"  # the JSON parameter of the statements below
+
+
+def _recordset(table, columns: tuple[str, ...], key: str | None, dialect: str):
     """The rows as a derived table ``v`` with ``columns`` (and ``key``, an id), read from one
     JSON parameter by the database's JSON functions: PostgreSQL ``json_to_recordset(…) AS
     v(column type, …)``, SQLite ``json_each``. One statement whatever the count of rows, one
     JSON text built by the json module's C encoder — instead of an executemany binding every
     value through its type in Python (SQLite, ~10 ms a bulk chunk) or one Python-dumped array
     per column (psycopg: ~1 µs a value, datetimes ~6 µs), bench/status_sync."""
-    dialect = db.session.get_bind().dialect
-    payload = bindparam(None, _records(table, rows, dialect), type_=Text)
-    names = columns + ([key] if key else [])
-    if dialect.name == "postgresql":
+    payload = bindparam(_ROWS, type_=Text)
+    names = columns + ((key,) if key else ())
+    if dialect == "postgresql":
         defs = [sa_column(name, table.c[name].type if name != key else table.c.id.type) for name in names]
         return (func.json_to_recordset(cast(payload, JSON)).table_valued(*defs)
                 .render_derived(name="v", with_types=True))
@@ -82,6 +85,29 @@ def _recordset(table, rows: list[dict], columns: list[str], key: str | None = No
                      else each.c.value.op("->>")(f"$.{name}")).label(name) for name in names)).subquery("v")
 
 
+# The statements are built once per shape and reused with new parameters: building one (and
+# its cache key) cost ~1 ms, more than running it (bench/status_sync, SQLite).
+@functools.lru_cache(maxsize=256)
+def _insert_statement(table, columns: tuple[str, ...], returning: tuple, skip_conflicts_on: tuple, dialect: str):
+    stmt = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table) if skip_conflicts_on \
+        else table.insert()
+    if skip_conflicts_on:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        stmt = stmt.returning(*returning)
+    values = _recordset(table, columns, None, dialect)
+    # WHERE true: SQLite reads "SELECT … FROM … ON CONFLICT" as a join's ON without it
+    return stmt.from_select(list(columns), select(*(values.c[name] for name in columns)).where(true()))
+
+
+@functools.lru_cache(maxsize=256)
+def _update_statement(table, columns: tuple[str, ...], same: tuple[str, ...], dialect: str):
+    values = _recordset(table, columns, "b_id", dialect)
+    return (update(table).where(table.c.id == values.c.b_id)
+            .values(**{name: values.c[name] for name in columns},
+                    **{name: bindparam(f"same_{name}", type_=table.c[name].type) for name in same}))
+
+
 def insert_rows(table, rows: list[dict], *, returning=(), skip_conflicts_on=()) -> list:
     """INSERT of many rows (same keys each): one ``INSERT … SELECT … FROM`` the rows as one
     JSON parameter (``_recordset``). ``skip_conflicts_on``: the columns of a unique key; a row
@@ -89,18 +115,9 @@ def insert_rows(table, rows: list[dict], *, returning=(), skip_conflicts_on=()) 
     columns of the rows inserted."""
     if not rows:
         return []
-    dialect = db.session.get_bind().dialect.name
-    stmt = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table) if skip_conflicts_on \
-        else table.insert()
-    if skip_conflicts_on:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-    if returning:
-        stmt = stmt.returning(*returning)
-    columns = list(rows[0])
-    values = _recordset(table, rows, columns)
-    # WHERE true: SQLite reads "SELECT … FROM … ON CONFLICT" as a join's ON without it
-    result = db.session.execute(stmt.from_select(columns, select(*(values.c[name] for name in columns))
-                                                 .where(true())))
+    dialect = db.session.get_bind().dialect
+    stmt = _insert_statement(table, tuple(rows[0]), tuple(returning), tuple(skip_conflicts_on), dialect.name)
+    result = db.session.execute(stmt, {_ROWS: _records(table, rows, dialect)})
     return result.all() if returning else []
 
 
@@ -109,10 +126,9 @@ def update_rows(table, rows: list[dict], **same) -> None:
     ``same`` = values set on every row. One ``UPDATE … FROM`` the rows as one JSON parameter."""
     if not rows:
         return
-    columns = [name for name in rows[0] if name != "b_id"]
-    values = _recordset(table, rows, columns, key="b_id")
-    db.session.execute(update(table).where(table.c.id == values.c.b_id)
-                       .values(**{name: values.c[name] for name in columns}, **same))
+    dialect = db.session.get_bind().dialect
+    stmt = _update_statement(table, tuple(name for name in rows[0] if name != "b_id"), tuple(same), dialect.name)
+    db.session.execute(stmt, {_ROWS: _records(table, rows, dialect), **{f"same_{k}": v for k, v in same.items()}})
 
 
 # What the per-page lookups filter on: ANALYZE reads these columns only (a third of the time

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
@@ -32,63 +34,169 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     session = db.session()
     previous, session.expire_on_commit = session.expire_on_commit, False
     try:
-        return _push_recent_orders(ctx, account, site, budget)
+        return _push_recent_bulk(ctx, account, site, budget)
     finally:
         session.expire_on_commit = previous
 
 
-def _push_recent_orders(ctx, account, site, budget) -> bool:
-    cursor = ctx.cursor or {}
+def chunks_after(ctx, account, site):
+    """The stage's window of orders; returns ``read(cursor)``: the next chunk of it after the
+    cursor (placed_at, id) as plain rows (order_rows: read only, cheap to build and to keep
+    across the commits). Counts the window for the progress bar when the stage starts."""
     # A backlog run (go_live) has its own window, fixed when it was asked for.
     since = datetime.fromisoformat(ctx.checkpoint["since"]) if ctx.checkpoint.get("since") else utcnow() - LOOKBACK
     recent = [Order.site_id == site.id, Order.placed_at >= since]
     if ctx.checkpoint.get("backlog"):
         recent.append(Order.paid.is_(True))  # an unpaid order never qualified
-    if not cursor:
+    if not ctx.cursor:
         if ctx.checkpoint.get("backlog"):
             ctx.log(f"Pushing the orders placed since {since:%Y-%m-%d %H:%M} UTC that qualified before "
                     f"{site.name} went live and were never pushed to {account.name}.")
         ctx.set_total(db.session.scalar(select(func.count()).select_from(Order).where(*recent)))
-    first = True
-    while not budget.exhausted:
-        if not first and budget.urgent_waiting():
-            # A push or webhook waits: the slice ends between chunks, not one order into the
-            # next chunk (a bulk request and a chunk's statements for a single order).
-            return False
-        first = False
+
+    def read(cursor: dict) -> list[order_rows.OrderRow]:
         query = list(recent)
         if cursor:
             after = datetime.fromisoformat(cursor["placed_at"])
             query.append(or_(Order.placed_at > after, and_(Order.placed_at == after, Order.id > cursor["id"])))
-        # plain rows (order_rows): read only, and cheap to build and to keep across the commits
-        chunk = order_rows.orders(and_(*query), order_by=(Order.placed_at, Order.id), limit=CHUNK)
+        return order_rows.orders(and_(*query), order_by=(Order.placed_at, Order.id), limit=CHUNK)
+    return read
+
+
+def cursor_of(order: order_rows.OrderRow) -> dict:
+    return {"placed_at": order.placed_at.isoformat(), "id": order.id}
+
+
+def _push_recent_orders(ctx, account, site, budget) -> bool:
+    """A provider without a bulk call: each chunk's orders pushed one after another."""
+    read, cursor = chunks_after(ctx, account, site), ctx.cursor or {}
+    first = True
+    while not budget.exhausted:
+        if not first and budget.urgent_waiting():
+            # A push or webhook waits: the slice ends between chunks, not one order into the
+            # next chunk.
+            return False
+        first = False
+        chunk = read(cursor)
         if not chunk:
             return True
-        keys = [(o.placed_at, o.id) for o in chunk]
-        resume_at, handled = _push_chunk(ctx, account, chunk, budget)
-        placed_at, last_id = keys[handled - 1]
-        cursor = {"placed_at": placed_at.isoformat(), "id": last_id}  # the next chunk of this slice too
+        queued, _, handled = queue_chunk(ctx, account, chunk, budget, claim=False)
+        push_summary.refresh(queued)  # the orders show "in flight" while they wait their turn
+        outcomes = {push_id: _one(push_id) for push_id in queued.values()}
+        resume_at = report(ctx, outcomes)
+        cursor = cursor_of(chunk[handled - 1])  # the next chunk of this slice too
         ctx.save_cursor(cursor)
         ctx.progress(handled)
         budget.spend()
         ctx.beat()
-        if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
-            raise ProviderRateLimited("the provider's rate limit stopped a bulk push",
-                                      retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
-        if handled < len(keys):
+        if resume_at is not None:  # the next order would meet the same limit: the run waits too
+            raise rate_limited(resume_at)
+        if handled < len(chunk):
             return False  # cut short for a waiting push: the next slice goes on from this order
-        if len(keys) < CHUNK:
+        if len(chunk) < CHUNK:
             return True
     return False
 
 
-def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
-    """Push a chunk in one bulk request; returns (when the provider's rate limit lifts if it
-    stopped the request — its orders are then retried by the push queue at that time — and
-    how many orders of the chunk were handled). Set-based (push_bulk): a fixed number of
-    statements for the chunk, whatever its size. When a push or a webhook starts waiting while
-    the chunk is being checked, the orders checked so far are sent and the rest is left to the
-    next slice."""
+class _Sent:
+    """A bulk chunk claimed and committed whose request runs in the background (``sender``),
+    with where the run's cursor goes once its answer is recorded."""
+
+    def __init__(self, sender, app, client, chunk, last_order, handled: int):
+        self.client, self.chunk, self.last_order, self.handled = client, chunk, last_order, handled
+        self.future = sender.submit(_send, app, client, chunk) if chunk is not None and chunk.prepared else None
+        self._answer = None
+
+    def answer(self) -> tuple[list | None, BaseException | None]:
+        """(results, None) or (None, the error that failed the request), waited for once."""
+        if self._answer is None:
+            try:
+                self._answer = (self.future.result() if self.future else None, None)
+            except Exception as exc:  # noqa: BLE001 — recorded by push_bulk.record_chunk
+                self._answer = (None, exc)
+        return self._answer
+
+    def stopped_by_rate_limit(self) -> bool:
+        return isinstance(self.answer()[1], ProviderRateLimited)
+
+
+def _send(app, client, chunk: push_bulk.PreparedChunk) -> list:
+    with app.app_context():  # the provider layer reads the install's settings
+        return client.push_orders_bulk(chunk.contexts)
+
+
+def _push_recent_bulk(ctx, account, site, budget) -> bool:
+    """A provider with a bulk call: each chunk in one request, and while a chunk's request is
+    on its way the previous chunk's answer is recorded (and the next chunk read) — the
+    request's time is hidden behind the database work instead of added to it (bench/
+    status_sync). One request at a time, as before; a chunk is claimed (committed) before its
+    request is sent, and a request the provider's limit stopped is not followed by another."""
+    read, cursor = chunks_after(ctx, account, site), ctx.cursor or {}
+    app = current_app._get_current_object()
+    sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-push")
+    sent, finished = None, False
+    try:
+        while not budget.exhausted:
+            orders = read(cursor)
+            if sent is not None:
+                sent.answer()  # the request in flight ends before another chunk is claimed
+                if sent.stopped_by_rate_limit():
+                    break  # recorded below: its orders are retried when the limit lifts, the run waits
+                if budget.urgent_waiting():
+                    break  # a push or webhook waits: the slice ends between chunks
+            if not orders:
+                finished = True
+                break
+            queued, eligible, handled = queue_chunk(ctx, account, orders, budget, claim=True)
+            cursor = cursor_of(orders[handled - 1])
+            budget.spend()
+            client = client_for(account)
+            chunk = push_bulk.prepare_chunk(list(queued.values()), account, client, {o.id: o for o in eligible},
+                                            claimed=True) if queued else None
+            previous, sent = sent, _Sent(sender, app, client, chunk, orders[handled - 1], handled)
+            if previous is not None:
+                _record(ctx, previous)
+            if handled < len(orders):
+                break  # cut short for a waiting push: the next slice goes on from this order
+            if len(orders) < CHUNK:
+                finished = True
+                break
+        if sent is not None:
+            last, sent = sent, None
+            _record(ctx, last)
+        return finished
+    finally:
+        # On an error the request in flight still ends (its pushes stay claimed until their
+        # lease expires, as after a crash); nothing waits on it beyond the provider timeout.
+        sender.shutdown(wait=True)
+
+
+def _record(ctx, sent: _Sent) -> None:
+    """A chunk's answer recorded, reported and checkpointed (one beat)."""
+    resume_at = None
+    if sent.chunk is not None:
+        results, error = sent.answer()
+        outcomes = push_bulk.record_chunk(sent.chunk, sent.client, results, error) if sent.chunk.prepared \
+            else sent.chunk.outcomes
+        resume_at = report(ctx, outcomes)
+    ctx.save_cursor(cursor_of(sent.last_order))
+    ctx.progress(sent.handled)
+    ctx.beat()
+    if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
+        raise rate_limited(resume_at)
+
+
+def rate_limited(resume_at: datetime) -> ProviderRateLimited:
+    return ProviderRateLimited("the provider's rate limit stopped a push of this run",
+                               retry_after=max(1.0, (resume_at - utcnow()).total_seconds()))
+
+
+def queue_chunk(ctx, account, orders: list[order_rows.OrderRow], budget, *, claim: bool):
+    """A chunk's orders that qualify and are not pushed yet, queued (``claim``: claimed by
+    this worker, for a bulk request) in a fixed number of statements; the others counted and
+    logged. When a push or a webhook starts waiting while the chunk is being checked, the
+    orders checked so far are queued and the rest is left to the next slice. Returns
+    ({order id: push id} queued, the orders that qualified, how many orders were handled)."""
     existing = push_bulk.existing_pushes(account.id, [o.id for o in orders])
     states = {order_id: state for order_id, (_, state) in existing.items()}
     eligible, skipped = [], []
@@ -109,12 +217,7 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
             eligible.append(order)
         else:
             skipped.append((f"Order {order.number} skipped: {' '.join(eligibility.reasons)}", {"order_id": order.id}))
-    bulk = account.provider.capabilities.bulk_push
-    queued = push_bulk.queue_orders(eligible, account, existing, claim=bool(bulk))
-    if not bulk:  # one request after another: the orders show "in flight" while they wait their turn
-        push_summary.refresh(queued)
-    # A bulk chunk is in flight for one request only: its summary is refreshed once, with the
-    # outcome (push_bulk: pushed, waiting, and push.py's path for refused orders).
+    queued = push_bulk.queue_orders(eligible, account, existing, claim=claim)
     busy = [(f"Order {o.number} skipped: a push is already {states.get(o.id, 'in progress')}.", {"order_id": o.id})
             for o in eligible if o.id not in queued]
     if unchanged:
@@ -122,17 +225,7 @@ def _push_chunk(ctx, account, orders: list[order_rows.OrderRow], budget):
     ctx.count("skipped", len(skipped) + len(busy))
     ctx.log_many(skipped, "warning")
     ctx.log_many(busy)
-    if not queued:
-        return None, handled
-    # Queued and claimed rows are committed (with the run's counters and lines so far) by the
-    # chunk before the provider is called.
-    client = client_for(account)
-    if not bulk:
-        outcomes = {push_id: _one(push_id) for push_id in queued.values()}
-    else:
-        outcomes = push_bulk.push_chunk(list(queued.values()), account, client, {o.id: o for o in eligible},
-                                        claimed=True)
-    return _report(ctx, outcomes), handled
+    return queued, eligible, handled
 
 
 def _one(push_id: int) -> push_bulk.Outcome:
@@ -143,7 +236,7 @@ def _one(push_id: int) -> push_bulk.Outcome:
                              list(push.errors or []), push.error_kind, push.next_attempt_at)
 
 
-def _report(ctx, outcomes: dict) -> datetime | None:
+def report(ctx, outcomes: dict) -> datetime | None:
     """Counters and run log lines for a chunk's outcomes (one INSERT per level)."""
     resume_at, lines, counts = None, {"info": [], "warning": [], "error": []}, Counter()
     for o in outcomes.values():

@@ -171,17 +171,47 @@ def _to_pushed(done: list[tuple[_Claimed, object]], account_id: int, account_nam
 
 # ---- the chunk ----------------------------------------------------------------------------
 
+@dataclass
+class PreparedChunk:
+    """A chunk claimed, built and committed: what its request sends and what recording its
+    answer needs (prepare_chunk → client.push_orders_bulk → record_chunk)."""
+
+    outcomes: dict[int, Outcome]
+    prepared: list[tuple[_Claimed, object]]  # (claimed row, order context), in request order
+    account_id: int
+    account_name: str
+
+    @property
+    def contexts(self) -> list:
+        return [ctx for _, ctx in self.prepared]
+
+
 def push_chunk(push_ids: list[int], account: ProviderAccount, client,
                orders: dict[int, order_rows.OrderRow] | None = None, *, claimed: bool = False) -> dict[int, Outcome]:
     """Claim, build and push a chunk of this account's queued pushes in one bulk request.
     ``orders``: the chunk's orders already loaded (order_rows.orders, with items and files)
     by the caller. ``claimed``: the caller claimed them already (queue_orders(claim=True))."""
+    chunk = prepare_chunk(push_ids, account, client, orders, claimed=claimed)
+    if not chunk.prepared:
+        return chunk.outcomes
+    try:
+        results = client.push_orders_bulk(chunk.contexts)
+    except Exception as exc:  # noqa: BLE001 — record_chunk sorts it (ours re-raised, theirs retried)
+        return record_chunk(chunk, client, error=exc)
+    return record_chunk(chunk, client, results)
+
+
+def prepare_chunk(push_ids: list[int], account: ProviderAccount, client,
+                  orders: dict[int, order_rows.OrderRow] | None = None, *, claimed: bool = False) -> PreparedChunk:
+    """Everything before the request: claims (unless ``claimed``), orders that stopped
+    qualifying back to waiting, the order contexts; committed, so no transaction is held
+    while the request runs. Pushes missing a setting fail here, on push.py's path."""
     outcomes: dict[int, Outcome] = {push_id: Outcome("skipped") for push_id in push_ids}
+    account_id, account_name = account.id, account.name  # the commits below expire the account
     claimed = set(push_ids) if claimed else _to_pushing(push_ids) if push_ids else set()
     if not claimed:
         db.session.commit()
-        return outcomes
-    account_id, account_name = account.id, account.name  # the commits below expire the account
+        return PreparedChunk(outcomes, [], account_id, account_name)
     # Plain rows, not ORM objects: read once, never changed through the session (order_rows).
     pushes = order_rows.pushes(claimed)  # as claimed
     orders = dict(orders or {})
@@ -218,19 +248,24 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
     db.session.commit()  # claims and waiting rows together; no transaction is held during the request
     for push_id, exc in config_errors:
         _per_push(outcomes, push_id, p._failed_attempt(push_id, exc, client))
-    if not prepared:
-        return outcomes
-    try:
-        results = client.push_orders_bulk([ctx for _, ctx in prepared])
-    except p.OUR_INFRASTRUCTURE:
-        db.session.rollback()
-        raise
-    except Exception as exc:  # the whole request failed (or crashed): every order retries on its own
-        if not isinstance(exc, pe.ProviderError):
-            log.exception("bulk push crashed pushes=%s", [push.id for push, _ in prepared])
-            exc = pe.ProviderCrash.wrapping(exc)
-        for push, _ in prepared:
-            _per_push(outcomes, push.id, p._failed_attempt(push.id, exc, client))
+    return PreparedChunk(outcomes, prepared, account_id, account_name)
+
+
+def record_chunk(chunk: PreparedChunk, client, results: list | None = None,
+                 error: BaseException | None = None) -> dict[int, Outcome]:
+    """Everything after the request: its ``results`` (one per context: a PushResult or a
+    ProviderError), or the ``error`` that failed it as a whole. ``client``: the one that sent
+    it (its exchanges are the request's)."""
+    outcomes, prepared = chunk.outcomes, chunk.prepared
+    if error is not None:
+        if isinstance(error, p.OUR_INFRASTRUCTURE):
+            db.session.rollback()
+            raise error
+        if not isinstance(error, pe.ProviderError):  # the whole request crashed: every order retries
+            log.error("bulk push crashed pushes=%s", [push.id for push, _ in prepared], exc_info=error)
+            error = pe.ProviderCrash.wrapping(error)
+        for push, _ in prepared:  # the whole request failed: every order retries on its own
+            _per_push(outcomes, push.id, p._failed_attempt(push.id, error, client))
             client.exchanges.clear()
         _refresh_retried(outcomes, [push for push, _ in prepared])
         return outcomes
@@ -239,7 +274,7 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
         (refused if isinstance(result, pe.ProviderError) else done).append((push, result))
     if done:
         try:
-            _to_pushed(done, account_id, account_name, client)
+            _to_pushed(done, chunk.account_id, chunk.account_name, client)
             db.session.commit()
         except p.OUR_INFRASTRUCTURE:
             db.session.rollback()
@@ -252,9 +287,9 @@ def push_chunk(push_ids: list[int], account: ProviderAccount, client,
             outcome = outcomes[push.id]
             outcome.outcome, outcome.external_number = "pushed", p._fit(result.external_number, 200)
         if done:
-            log.info("bulk push ok account=%s pushed=%s", account_id, len(done))
-    for push, error in refused:
-        _per_push(outcomes, push.id, p._failed_attempt(push.id, error, client))
+            log.info("bulk push ok account=%s pushed=%s", chunk.account_id, len(done))
+    for push, refusal in refused:
+        _per_push(outcomes, push.id, p._failed_attempt(push.id, refusal, client))
         client.exchanges.clear()
     _refresh_retried(outcomes, [push for push, _ in refused])
     return outcomes
