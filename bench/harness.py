@@ -678,8 +678,6 @@ def child_execute_run(run_id: int) -> dict:
         from sqlalchemy import event
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(1))
         timings = _statement_timer(db.engine) if os.environ.get("BENCH_STATEMENTS") else None
-        if os.environ.get("BENCH_PHASES"):  # TEMP
-            import sys as _s; _s.path.insert(0, "/tmp/phz"); import phases; phases.install()
         started = time.perf_counter()
         state = execute_run(run_id)
         while state in ("running", "waiting"):  # its next slices, as their queued jobs would run them
@@ -693,8 +691,6 @@ def child_execute_run(run_id: int) -> dict:
         if profile:
             profiler.disable()
             profiler.dump_stats(f"{profile}.{run_id}")
-        if os.environ.get("BENCH_PHASES"):  # TEMP
-            phases.dump(f"{os.environ['BENCH_PHASES']}.{run_id}")
         if timings is not None:
             _dump_statement_times(timings, f"{os.environ['BENCH_STATEMENTS']}.{run_id}")
         run = db.session.get(SyncRun, run_id)
