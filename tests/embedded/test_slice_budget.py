@@ -138,3 +138,32 @@ def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_i
         run = db.session.get(SyncRun, run.id)
     assert run.state == "finished" and run.created == 5
     assert sorted(o["orderNumber"] for o in sim.orders()) == sorted(f"{o.number}-ES{account.id}" for o in orders)
+
+
+def test_a_bulk_request_stopped_by_a_429_is_not_followed_by_the_next_chunks(factory, make_shipstation_account, app,
+                                                                           monkeypatch):
+    """The next chunk is read while a bulk request is on its way, but it is claimed and sent
+    only once that request has answered: after a 429 (a key shared with another app) the run
+    waits with one request sent, the next chunk's orders untouched and the cursor after the
+    chunk that met the limit."""
+    from webapp.embedded import order_sync
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import OrderPush, SyncRun
+
+    monkeypatch.setattr(order_sync, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
+    account, sim = make_shipstation_account(site)
+    sim.faults(rate_limit_burst=1)
+    run = request_run(account, ["orders"], "ops", site=site)
+    assert execute_run(run.id, 0) == "waiting"
+    assert (sim.stats()["requests"], sim.stats()["rate_limited"]) == (1, 1)
+    db.session.expire_all()
+    pushed = {p.order_id for p in OrderPush.query.filter_by(account_id=account.id)}
+    assert pushed == {orders[0].id, orders[1].id}  # the first chunk only, retried at the reset
+    run = db.session.get(SyncRun, run.id)
+    assert run.checkpoint["cursor"]["id"] == orders[1].id
