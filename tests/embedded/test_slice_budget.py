@@ -96,6 +96,20 @@ def test_a_slice_of_several_bulk_chunks_goes_on_from_each_chunk_to_the_next(fact
     assert len(sim.orders()) == 5
 
 
+def _five_orders_in_chunks_of_two(factory, make_shipstation_account, app, monkeypatch):
+    """Five ready orders on a live ShipStation site, a bulk sync reading chunks of two, one
+    slice long enough for all of them: (site, orders, account, sim)."""
+    from webapp.embedded import order_sync
+
+    monkeypatch.setattr(order_sync, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
+    account, sim = make_shipstation_account(site)
+    return site, orders, account, sim
+
+
 def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_into_the_next(
         factory, make_shipstation_account, app, monkeypatch):
     """A push starts waiting while a chunk is being sent: the slice ends after that chunk — it
@@ -108,12 +122,7 @@ def test_a_push_waiting_between_bulk_chunks_ends_the_slice_there_not_one_order_i
     from webapp.models import SyncRun
     from webapp.queue import PUSH, get_queue
 
-    monkeypatch.setattr(order_sync, "CHUNK", 2)
-    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
-    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
-    site = factory.site()
-    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
-    account, sim = make_shipstation_account(site)
+    site, orders, account, sim = _five_orders_in_chunks_of_two(factory, make_shipstation_account, app, monkeypatch)
     waiting = []
     real_send = order_sync._send
 
@@ -146,18 +155,12 @@ def test_a_bulk_request_stopped_by_a_429_is_not_followed_by_the_next_chunks(fact
     only once that request has answered: after a 429 (a key shared with another app) the run
     waits with one request sent, the next chunk's orders untouched and the cursor after the
     chunk that met the limit."""
-    from webapp.embedded import order_sync
     from webapp.embedded.run_slices import execute_run
     from webapp.embedded.runs import request_run
     from webapp.extensions import db
     from webapp.models import OrderPush, SyncRun
 
-    monkeypatch.setattr(order_sync, "CHUNK", 2)
-    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
-    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
-    site = factory.site()
-    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(5)]
-    account, sim = make_shipstation_account(site)
+    site, orders, account, sim = _five_orders_in_chunks_of_two(factory, make_shipstation_account, app, monkeypatch)
     sim.faults(rate_limit_burst=1)
     run = request_run(account, ["orders"], "ops", site=site)
     assert execute_run(run.id, 0) == "waiting"
