@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import responses
@@ -150,3 +151,33 @@ def test_rate_limit_headers_pause_every_worker(app_ctx):
     with pytest.raises(pe.ProviderRateLimited) as info:
         other_worker.test_connection()
     assert 25 < info.value.retry_after <= 30
+
+
+def _answer_with_rate_headers(client, remaining: int, reset: int) -> None:
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}/stores", json=[], headers={"X-Rate-Limit-Remaining": str(remaining),
+                                                     "X-Rate-Limit-Reset": str(reset)})
+        client.test_connection()
+
+
+def test_a_spent_window_pauses_until_the_end_its_first_answer_announced(app_ctx):
+    """Reset is whole seconds, rounded up: the spent answer's "30" may mean 29.1 s. The first
+    answer of the window bounded its end more tightly; the pause ends there, not later."""
+    from webapp.queue import get_redis
+
+    client = ShipStation(CREDS, redis=get_redis())
+    _answer_with_rate_headers(client, remaining=39, reset=30)
+    time.sleep(0.4)
+    _answer_with_rate_headers(client, remaining=0, reset=30)
+    other_worker = ShipStation(CREDS, redis=get_redis()).limiter()
+    assert 29.0 < other_worker.try_acquire() < 29.65
+
+
+def test_answers_of_an_earlier_window_do_not_shorten_the_pause(app_ctx):
+    from webapp.queue import get_redis
+
+    client = ShipStation(CREDS, redis=get_redis())
+    _answer_with_rate_headers(client, remaining=1, reset=20)  # the window before: ends in 20 s
+    _answer_with_rate_headers(client, remaining=0, reset=55)  # this one (another app took the turn)
+    other_worker = ShipStation(CREDS, redis=get_redis()).limiter()
+    assert 54 < other_worker.try_acquire() <= 55

@@ -184,6 +184,7 @@ class ProviderHTTP:
                  timeout: tuple[float, float] = (5.0, 30.0),
                  error_parser: Callable[[requests.Response], tuple[str, dict]] = default_error_message,
                  rate_limit_observer: Callable[[requests.Response], float | None] | None = None,
+                 window_reset: Callable[[requests.Response], float | None] | None = None,
                  response_check: Callable[[requests.Response], None] | None = None,
                  headers: dict | None = None, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/") + "/"
@@ -192,6 +193,7 @@ class ProviderHTTP:
         self.timeout = timeout
         self.error_parser = error_parser
         self.rate_limit_observer = rate_limit_observer
+        self.window_reset = window_reset  # "window resets in N s" read off every answer, when announced
         self.response_check = response_check
         self.redactor = Redactor(secrets)
         self.session = session or urlguard.guarded_session()
@@ -342,7 +344,10 @@ class ProviderHTTP:
     def _observe_rate_limit(self, response) -> None:
         if self.rate_limit_observer and self.limiter:
             pause = self.rate_limit_observer(response)
-            if pause:
+            reset = self.window_reset(response) if self.window_reset else None
+            if reset:  # whole seconds: the window's earlier answers bound its end more tightly
+                self.limiter.window_resets_in(reset, spent=bool(pause))
+            elif pause:
                 self.limiter.pause(pause)
 
     def _raise_for_status(self, response) -> None:

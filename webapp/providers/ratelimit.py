@@ -52,6 +52,27 @@ return math.max(1, turn - now)
 """
 
 
+# KEYS: end, pause. ARGV: announced reset ms, window ms, spent (1/0).
+# A provider announcing "seconds until the window resets" in whole seconds, rounded up, says
+# in each answer "the window ends at most R s from now". Every answer of the same window
+# narrows that bound (the first answer of a window, R = the full window, pins it to within
+# the answer's own latency), so the pause after the spent answer ends when the window does,
+# not up to a second later. Bounds from one window differ by about a second (the rounding);
+# ends of successive windows lie a window apart, so with windows of 3 s or more a bound more
+# than 1.5 s from the known one belongs to another window and replaces it.
+_WINDOW_END = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local bound = now + tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local known = tonumber(redis.call('GET', KEYS[1]))
+if known ~= nil and window >= 3000 and math.abs(bound - known) < 1500 then bound = math.min(bound, known) end
+redis.call('SET', KEYS[1], bound, 'PX', math.max(1, bound - now + window))
+if ARGV[3] == '1' and bound > now then redis.call('SET', KEYS[2], '1', 'PX', bound - now) end
+return bound - now
+"""
+
+
 @dataclass
 class RateLimit:
     limit: int
@@ -64,8 +85,10 @@ class SharedRateLimiter:
         self.log_key = f"ratelimit:{key}:log"
         self.pause_key = f"ratelimit:{key}:pause"
         self.promised_key = f"ratelimit:{key}:promised"
+        self.window_end_key = f"ratelimit:{key}:window_end"
         self.rule = rule
         self._script = redis.register_script(_ACQUIRE)
+        self._window_end = redis.register_script(_WINDOW_END)
 
     @property
     def inline_wait(self) -> float:
@@ -87,6 +110,15 @@ class SharedRateLimiter:
         """Every process waits ``seconds`` (the provider told us its window is spent)."""
         if seconds > 0:
             self.redis.set(self.pause_key, "1", px=max(1, int(seconds * 1000)))
+
+    def window_resets_in(self, seconds: float, spent: bool) -> float:
+        """Record a provider's "window resets in ``seconds``" (whole seconds, rounded up) and
+        return the tightest bound on the window's end known from every answer of this window;
+        when ``spent``, every process pauses until then."""
+        left_ms = self._window_end(keys=[self.window_end_key, self.pause_key],
+                                   args=[max(0, int(seconds * 1000)), int(self.rule.window_seconds * 1000),
+                                         int(spent)])
+        return int(left_ms) / 1000.0
 
 
 def with_margin(rule: RateLimit, fraction: float = 0.1) -> RateLimit:

@@ -88,6 +88,15 @@ def rate_limit_pause(response: requests.Response) -> float | None:
     return None
 
 
+def window_reset(response: requests.Response) -> float | None:
+    """``X-Rate-Limit-Reset`` of any answer: whole seconds until the current window resets."""
+    try:
+        seconds = float(response.headers.get("X-Rate-Limit-Reset", "nan"))
+    except (TypeError, ValueError):
+        return None
+    return min(3600.0, max(0.0, seconds)) if math.isfinite(seconds) else None
+
+
 class ShipStation(Provider):
     key = "shipstation"
     name = "ShipStation"
@@ -145,7 +154,7 @@ class ShipStation(Provider):
         http = ProviderHTTP(
             self.base_url, auth=HTTPBasicAuth(creds.get("api_key", ""), creds.get("api_secret", "")),
             secrets=self.secrets(), limiter=self.limiter(), timeout=self.timeout,
-            error_parser=parse_error, rate_limit_observer=rate_limit_pause,
+            error_parser=parse_error, rate_limit_observer=rate_limit_pause, window_reset=window_reset,
         )
         # resource_urls name numbered hosts (ssapi11.shipstation.com): followed only over https
         # while the account itself talks to ShipStation, never for a custom API URL.
