@@ -494,15 +494,16 @@ def test_orders_list_next_link_continues_by_keyset(client, login, many_orders):
     assert "before=" not in back  # back to page 1: the plain first page
 
 
-def test_orders_estimated_list_of_every_site_pages_without_a_site_test(many_orders, monkeypatch):
-    """With an estimate (PostgreSQL's pg_class, given only when the scope is every site) the
-    page is read with no site criterion: the same rows as counting and filtering give."""
-    monkeypatch.setattr(queries, "estimated_orders", lambda site_ids: 1000)  # as after ANALYZE
+def test_orders_list_of_every_site_pages_by_day_counts_without_a_site_test(many_orders):
+    """When the scope is every site the total comes from order_days (exact, no COUNT) and a
+    page starts at its day: the same rows as counting and filtering give, on every page."""
     every = [s.id for s in Site.query]
-    estimated = queries.orders_page(queries.OrderFilter(site_ids=every), 2, per_page=20)
-    assert estimated.estimated and estimated.total == 1000
-    exact = queries.orders_page(queries.OrderFilter(site_ids=every, placed_from=date(2000, 1, 1)), 2, per_page=20)
-    assert not exact.estimated and [o.number for o in estimated.items] == [o.number for o in exact.items]
+    for page in range(1, 6):
+        by_days = queries.orders_page(queries.OrderFilter(site_ids=every), page, per_page=20)
+        counted = queries.orders_page(queries.OrderFilter(site_ids=every, placed_from=date(2000, 1, 1)), page,
+                                      per_page=20)
+        assert by_days.total == counted.total == 81
+        assert [o.number for o in by_days.items] == [o.number for o in counted.items], page
 
 
 def test_orders_list_scope_shortcut_only_when_the_admin_sees_every_site(factory, many_orders):

@@ -49,10 +49,10 @@ def list_orders(site_slug, push_state, limit, as_json) -> None:
              "accounts": [{"account": c.account_name, "state": c.state, "external_status": c.external_status,
                            "why": c.why} for c in cells.get(o.id, [])]} for o in page.items]
     if as_json:
-        click.echo(json.dumps({"total": page.total, "estimated": page.estimated, "capped": page.capped,
+        click.echo(json.dumps({"total": page.total, "capped": page.capped,
                                "orders": rows}, indent=2))
         return
-    qualifier = "about " if page.estimated else "more than " if page.capped else ""
+    qualifier = "more than " if page.capped else ""
     click.echo(f"{qualifier}{page.total} orders; showing {len(rows)}")
     for row in rows:
         detail = "; ".join(f"{a['account']}: {a['state']}" + (f" ({a['external_status']})" if a["external_status"] else "")

@@ -2,7 +2,7 @@
 from .base import UTCDateTime, utcnow  # noqa: F401
 from .catalog import Category, Product, ShippingMethod, SiteUser  # noqa: F401
 from .company import Admin, Company, Site, admin_sites  # noqa: F401
-from .orders import ItemFile, Order, OrderEvent, OrderItem  # noqa: F401
+from .orders import ItemFile, Order, OrderDay, OrderEvent, OrderItem  # noqa: F401
 from .embedded import (  # noqa: F401
     ENTITY_TYPES, PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_STATES, PUSH_WAITING, Binding,
     EnabledProvider, EntitySetting, ItemPush, OrderPush, ProviderAccount, ProviderExchange, SiteActivation,

@@ -10,12 +10,12 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import false, func, literal, or_, select, tuple_
+from sqlalchemy import false, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from ..models import Category, Order, OrderEvent, OrderItem, Product, ShippingMethod, Site, SiteUser
+from ..models import Category, Order, OrderDay, OrderEvent, OrderItem, Product, ShippingMethod, Site, SiteUser
 
 PER_PAGE = 50
 COUNT_CAP = 10_000  # lists that may hold far more rows count this far ("more than 10,000")
@@ -27,7 +27,6 @@ class Page:
     total: int
     page: int
     per_page: int
-    estimated: bool = False  # total is the planner's estimate ("about N"), not a COUNT
     capped: bool = False  # the COUNT stopped at `total`: there are more rows ("more than N")
 
     @property
@@ -55,19 +54,20 @@ class Seek:
 
 
 def paginate(model, criteria: list, order_by: list, page: int, per_page: int = PER_PAGE,
-             options: tuple = (), row_criteria: list | None = None, estimate: int | None = None,
-             count_cap: int | None = None, seek: Seek | None = None) -> Page:
+             options: tuple = (), row_criteria: list | None = None, known_total: int | None = None,
+             count_cap: int | None = None, seek: Seek | None = None, skip=None) -> Page:
     """One COUNT and one page of rows. A page past the end shows the last page instead of an
     empty one (e.g. after a filter shrank the result). ``row_criteria``: the same filter
     written for the page query's plan, when that differs from the best plan for the COUNT.
-    ``estimate``: a total known without counting (shown as "about N"). ``count_cap``: count
-    at most this many rows, or as far as the requested page reaches if that is further (so
-    the page is always inside what was counted); beyond it the total is "more than N".
+    ``known_total``: the total, known without counting. ``count_cap``: count at most this
+    many rows, or as far as the requested page reaches if that is further (so the page is
+    always inside what was counted); beyond it the total is "more than N".
     ``seek``: the page's rows by keyset (model must have placed_at, id; ``order_by`` newest
-    first); if its anchor is gone the page is read by OFFSET as usual."""
+    first); if its anchor is gone the page is read by OFFSET as usual. ``skip(offset)``:
+    (criteria, smaller offset) reaching the same row through the index (OrderDays.skip)."""
     capped = False
-    if estimate is not None:
-        total = estimate
+    if known_total is not None:
+        total = known_total
     elif count_cap is None:
         total = db.session.scalar(select(func.count()).select_from(model).where(*criteria)) or 0
     else:
@@ -88,21 +88,22 @@ def paginate(model, criteria: list, order_by: list, page: int, per_page: int = P
                 total = max(total, (page - 1) * per_page + len(items))
             else:
                 page = min(page, max(1, math.ceil(total / per_page)))
-            return Page(items, total, page, per_page, estimated=estimate is not None, capped=capped)
+            return Page(items, total, page, per_page, capped=capped)
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
+    offset = (page - 1) * per_page
     if row_criteria is None:
         stmt = (select(model).where(*criteria).options(*options).order_by(*order_by)
-                .limit(per_page).offset((page - 1) * per_page))
+                .limit(per_page).offset(offset))
     else:
         # Deferred join: the page's ids come from the index alone (an index-only scan on
         # PostgreSQL, a covering index on SQLite), then only those rows are read — a deep
         # page no longer reads every row it skips.
-        page_ids = (select(model.id).where(*row_criteria).order_by(*order_by)
-                    .limit(per_page).offset((page - 1) * per_page)).scalar_subquery()
+        start, offset = skip(offset) if skip is not None else ([], offset)
+        page_ids = (select(model.id).where(*row_criteria, *start).order_by(*order_by)
+                    .limit(per_page).offset(offset)).scalar_subquery()
         stmt = select(model).where(model.id.in_(page_ids)).options(*options).order_by(*order_by)
-    return Page(list(db.session.scalars(stmt).unique()), total, page, per_page, estimated=estimate is not None,
-                capped=capped)
+    return Page(list(db.session.scalars(stmt).unique()), total, page, per_page, capped=capped)
 
 
 def _seek_rows(model, row_criteria: list, order_by: list, per_page: int, options: tuple, seek: Seek) -> list:
@@ -193,28 +194,55 @@ def orders_page(filters: OrderFilter, page: int, per_page: int = PER_PAGE, seek:
     filter); one site uses ix_orders_site_placed (ix_orders_site_push_placed). The site comes
     in the same query; items (selectin by default) are not loaded at all — the list does not
     show them, and touching them per row would be an N+1."""
-    estimate = estimated_orders(filters.site_ids) if filters.unfiltered else None
+    days = OrderDays.of_every_site(filters.site_ids) if filters.unfiltered else None
     return paginate(
         Order, filters.criteria(), [Order.placed_at.desc(), Order.id.desc()], page, per_page,
         options=(joinedload(Order.site), lazyload(Order.items)),
-        # An estimate means the scope is every site and nothing else filters: the page's ids
-        # are a bare index-only scan of ix_orders_placed_id_site (no per-row test at all).
-        row_criteria=[] if estimate is not None else filters.criteria(for_rows=True),
-        estimate=estimate, count_cap=COUNT_CAP, seek=seek,
+        # The scope is every site and nothing else filters: the page's ids are a bare
+        # index-only scan of ix_orders_placed_id_site (no per-row test at all), started at
+        # the day the page falls in.
+        row_criteria=[] if days is not None else filters.criteria(for_rows=True),
+        known_total=days.total if days is not None else None, count_cap=COUNT_CAP, seek=seek,
+        skip=days.skip if days is not None else None,
     )
 
 
-def estimated_orders(site_ids: list[int]) -> int | None:
-    """PostgreSQL's own estimate of the orders table's size (pg_class.reltuples, kept by
-    ANALYZE / autovacuum) when the admin's scope is every site: a COUNT of a million orders
-    costs more than the rest of the page. None elsewhere (SQLite, part of the sites, a table
-    never analysed): the caller counts."""
-    if db.engine.dialect.name != "postgresql" or not site_ids:
-        return None
-    value = db.session.execute(db.text(
-        "SELECT CASE WHEN (SELECT count(*) FROM sites) = :n THEN "
-        "(SELECT reltuples FROM pg_class WHERE oid = 'orders'::regclass) END"), {"n": len(set(site_ids))}).scalar()
-    return int(value) if value is not None and value > 0 else None
+@dataclass
+class OrderDays:
+    """Orders per UTC day, newest first (order_days, kept by triggers on orders)."""
+
+    days: list[tuple[date, int]]
+
+    @classmethod
+    def of_every_site(cls, site_ids: list[int]) -> OrderDays | None:
+        """The day counts when the admin's scope is every site (they count every order);
+        None otherwise. One statement: the scope test and the days together."""
+        if not site_ids:
+            return None
+        rows = db.session.execute(
+            select(OrderDay.day, OrderDay.orders)
+            .select_from(select(func.count().label("n")).select_from(Site).subquery("every"))
+            .outerjoin(OrderDay, OrderDay.orders > 0)
+            .where(literal_column("every.n") == len(set(site_ids)))
+            .order_by(OrderDay.day.desc())).all()
+        if not rows:
+            return None
+        return cls([(day, n) for day, n in rows if day is not None])
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.days)
+
+    def skip(self, offset: int) -> tuple[list, int]:
+        """Where row ``offset`` (newest first) is reached with a short walk: the orders
+        placed before the end of its day, minus the newer days' orders."""
+        newer = 0
+        for day, n in self.days:
+            if newer + n > offset:
+                end = datetime.combine(day + timedelta(days=1), time.min, timezone.utc)
+                return [Order.placed_at < end], offset - newer
+            newer += n
+        return [], offset
 
 
 def order_events(order: Order, item: OrderItem | None = None) -> list[OrderEvent]:
