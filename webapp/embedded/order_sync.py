@@ -180,12 +180,14 @@ def _push_recent_bulk(ctx, account, site, budget) -> bool:
 
 
 def _record(ctx, sent: _Sent) -> None:
-    """A chunk's answer recorded, reported and checkpointed (one beat)."""
+    """A chunk's answer recorded, reported and checkpointed: one commit (the beat's). Lost
+    with the process before it, the claimed pushes are re-queued when their lease ends, as
+    after a crash during the request (bench/status_sync: a commit less per chunk)."""
     resume_at = None
     if sent.chunk is not None:
         results, error = sent.answer()
-        outcomes = push_bulk.record_chunk(sent.chunk, sent.client, results, error) if sent.chunk.prepared \
-            else sent.chunk.outcomes
+        outcomes = push_bulk.record_chunk(sent.chunk, sent.client, results, error, commit=False) \
+            if sent.chunk.prepared else sent.chunk.outcomes
         resume_at = report(ctx, outcomes)
     ctx.save_cursor(cursor_of(sent.last_order))
     ctx.progress(sent.handled)
@@ -267,9 +269,9 @@ def report(ctx, outcomes: dict) -> datetime | None:
         else:
             counts["skipped"] += 1
             lines["info"].append((f"Order {o.number} skipped ({o.outcome}).", ref))
-    for outcome, n in counts.items():
-        ctx.count(outcome, n)
     for level, entries in lines.items():
         if entries:
             ctx.log_many(entries, level)
+    for outcome, n in counts.items():  # after the lines: written with the checkpoint, not flushed by them
+        ctx.count(outcome, n)
     return resume_at

@@ -252,10 +252,11 @@ def prepare_chunk(push_ids: list[int], account: ProviderAccount, client,
 
 
 def record_chunk(chunk: PreparedChunk, client, results: list | None = None,
-                 error: BaseException | None = None) -> dict[int, Outcome]:
+                 error: BaseException | None = None, *, commit: bool = True) -> dict[int, Outcome]:
     """Everything after the request: its ``results`` (one per context: a PushResult or a
     ProviderError), or the ``error`` that failed it as a whole. ``client``: the one that sent
-    it (its exchanges are the request's)."""
+    it (its exchanges are the request's). ``commit=False``: the successes are left for the
+    caller's commit (a sync run commits them with its report and checkpoint, one commit)."""
     outcomes, prepared = chunk.outcomes, chunk.prepared
     if error is not None:
         if isinstance(error, p.OUR_INFRASTRUCTURE):
@@ -275,7 +276,8 @@ def record_chunk(chunk: PreparedChunk, client, results: list | None = None,
     if done:
         try:
             _to_pushed(done, chunk.account_id, chunk.account_name, client)
-            db.session.commit()
+            if commit:
+                db.session.commit()
         except p.OUR_INFRASTRUCTURE:
             db.session.rollback()
             raise  # leases expire and recovery re-queues them (up to the cap)
