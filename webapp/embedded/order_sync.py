@@ -31,7 +31,7 @@ def push_recent_orders(ctx, account, site, client, budget) -> bool:
     Returns True when every recent order was handled, False when the slice's budget is spent."""
     if not account.provider.capabilities.bulk_push:
         return _push_recent_orders(ctx, account, site, budget)
-    # A bulk chunk commits three times (claims, results, checkpoint) and reads its orders and
+    # A bulk chunk commits twice (claims; results with the checkpoint) and reads its orders and
     # pushes as plain rows (order_rows) and its push rows' states by Core statements: nothing
     # it decides on comes from an ORM object. Expiring the run, account and site at each commit
     # only reloaded them (3-5 SELECTs per chunk, the run's own values: one slice job works on
