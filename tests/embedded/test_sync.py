@@ -209,6 +209,36 @@ def test_orders_sync_pushes_recent_ready_orders_in_bulk_and_logs_skips(factory, 
     assert len(recorded) == 1  # one bulk request for all of them
 
 
+def test_a_bulk_chunk_with_one_order_refused_keeps_the_others_pushed(factory, make_shipstation_account,
+                                                                      monkeypatch):
+    """The refused order's failure is recorded on push.py's path, which starts with a
+    rollback: the chunk's successes are committed before it, not lost with it."""
+    from webapp.embedded import order_sync
+    from webapp.embedded.run_slices import execute_run
+    from webapp.providers import errors as pe
+
+    site = factory.site()
+    orders = [factory.order(site, paid=True, items=[{"approval": "approved"}]) for _ in range(3)]
+    account, sim = make_shipstation_account(site)
+    account_id, order_ids = account.id, [o.id for o in orders]
+    real_send = order_sync._send
+
+    def second_order_refused(app_, client, chunk):
+        results = real_send(app_, client, chunk)
+        results[1] = pe.ProviderRejected("The address is not deliverable.")
+        return results
+    monkeypatch.setattr(order_sync, "_send", second_order_refused)
+    run = request_run(account, ["orders"], "ops", site=site)
+    db.session.commit()
+    execute_run(run.id)
+    db.session.remove()
+    states = {push.order_id: push.state for push in OrderPush.query.filter_by(account_id=account_id)}
+    assert states == {order_ids[0]: "pushed", order_ids[1]: "failed", order_ids[2]: "pushed"}
+    run = _run(run.id)
+    assert (run.created, run.failed) == (2, 1)
+    assert any("not deliverable" in m for m in _log(run.id))
+
+
 def test_status_sync_updates_items_with_tracking(factory, make_shipstation_account, run_worker):
     site = factory.site()
     account, sim = make_shipstation_account(site)

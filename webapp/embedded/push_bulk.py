@@ -255,8 +255,9 @@ def record_chunk(chunk: PreparedChunk, client, results: list | None = None,
                  error: BaseException | None = None, *, commit: bool = True) -> dict[int, Outcome]:
     """Everything after the request: its ``results`` (one per context: a PushResult or a
     ProviderError), or the ``error`` that failed it as a whole. ``client``: the one that sent
-    it (its exchanges are the request's). ``commit=False``: the successes are left for the
-    caller's commit (a sync run commits them with its report and checkpoint, one commit)."""
+    it (its exchanges are the request's). ``commit=False``: when every order succeeded, the
+    successes are left for the caller's commit (a sync run commits them with its report and
+    checkpoint, one commit)."""
     outcomes, prepared = chunk.outcomes, chunk.prepared
     if error is not None:
         if isinstance(error, p.OUR_INFRASTRUCTURE):
@@ -276,7 +277,7 @@ def record_chunk(chunk: PreparedChunk, client, results: list | None = None,
     if done:
         try:
             _to_pushed(done, chunk.account_id, chunk.account_name, client)
-            if commit:
+            if commit or refused:  # a refusal's record starts with a rollback (push._failed_attempt)
                 db.session.commit()
         except p.OUR_INFRASTRUCTURE:
             db.session.rollback()
