@@ -10,7 +10,7 @@ logged-in super admin:
 
 * orders list, all sites, page 1          /orders        (PostgreSQL: "about N" from pg_class)
 * orders list, filtered (site + status)   /orders?site=…&status=…
-* orders list, deep page                  /orders?page=<middle>  (typed: an OFFSET walk)
+* orders list, deep page                  /orders?page=<middle>  (typed: its day from order_days, then an OFFSET walk)
 * orders list, deep page by Next          /orders?page=<middle>&after=<id>  (the pager's link: keyset)
 * orders list, push state, all sites      /orders?push=failed|waiting|in_flight|pushed
 * a site's orders list                    /sites/<slug>/orders
