@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
-import threading
 from itertools import islice
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, lazyload
 
@@ -30,6 +27,7 @@ from ..models import Binding, Category, Product, SyncRun, utcnow
 from ..providers.base import RemoteCategory, RemoteProduct
 from .accounts import record_exchanges
 from .bulk_sql import analyze, any_of, insert_rows
+from .read_ahead import read_ahead
 
 
 def data_hash(payload: dict) -> str:
@@ -94,49 +92,6 @@ def _product_payload(remote: RemoteProduct) -> dict:
             "active": remote.active, "data": remote.data}
 
 
-def _prefetched(batches):
-    """The same batches, read one batch ahead in a background thread: the provider's next
-    page is on the wire while this batch is written to the database (a sync costs about
-    max(fetch, write) instead of fetch + write). At most three batches exist at a time, and
-    an error of the reader is raised here, where its batch would have been."""
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-    end = object()
-    # The reader's requests record the provider's HTTP metrics, which need the app (its Redis).
-    app = current_app._get_current_object()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def reader():
-        with app.app_context():
-            try:
-                for batch in batches:
-                    if not put(batch):
-                        return
-                put(end)
-            except BaseException as exc:  # handed to the consumer, raised there
-                put(exc)
-
-    threading.Thread(target=reader, name="sync-prefetch", daemon=True).start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the reader stops after its current request
-
-
 def _finish_batch(ctx, client, n: int) -> None:
     ctx.progress(n)
     done = len(client.exchanges)  # a prefetching reader may be appending the next page's exchange
@@ -158,7 +113,9 @@ def sync_catalog(ctx, account, site, client, budget, *, products: bool, categori
     resolver = CategoryResolver(ctx, account.id, site)
     # Plain values only: every page empties the session, which detaches `account` and `site`.
     account_id, site_id = account.id, site.id
-    for page in _prefetched(islice(source(ctx.cursor), max(1, budget.left))):
+    # The next page is on the wire while this one is written (a sync costs about max(fetch,
+    # write)); one page ahead at most, and never past the slice's budget.
+    for page in read_ahead(islice(source(ctx.cursor), max(1, budget.left)), size=1, depth=1):
         if page.total is not None:
             ctx.set_total(page.total)
         elif page.next_cursor is None and not ctx.run.progress_total:
