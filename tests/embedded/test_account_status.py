@@ -147,3 +147,19 @@ def test_an_address_change_is_a_credentials_change(factory, make_shipstation_acc
     _save(account, base_url="http://127.0.0.1:9/shipstation", api_secret=sim.api_secret)
     assert account.auth_state == "changed" and account.test_state is None
     assert ProviderExchange.query.filter_by(account_id=account.id).count() == 1  # history stays
+
+
+def test_a_bulk_push_of_a_synchronization_verifies_new_credentials(factory, make_shipstation_account):
+    """Each bulk chunk goes out through its own client (order_sync): an accepted request still
+    tells the account its credentials work."""
+    site = factory.site()
+    factory.order(site, paid=True, items=[{"approval": "approved"}])
+    account, sim = make_shipstation_account(site)
+    account_id = account.id
+    _save(account, api_secret=sim.api_secret)  # a credentials change: not verified until a call works
+    assert db.session.get(ProviderAccount, account_id).auth_state != "ok"
+    run_id = request_run(db.session.get(ProviderAccount, account_id), ["orders"], "test", site=site).id
+    assert execute_run(run_id) == "finished"
+    db.session.expire_all()
+    assert len(sim.orders()) == 1
+    assert db.session.get(ProviderAccount, account_id).auth_state == "ok"

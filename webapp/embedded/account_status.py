@@ -76,18 +76,19 @@ def test_finished(account: ProviderAccount, ok: bool, code: str | None, message:
         _set(account, FAILING, code or "unknown", message)
 
 
-def call_succeeded(client) -> None:
+def call_succeeded(client) -> bool:
     """A real call through ``client`` (from clients.client_for) worked with the current
     credentials. Nothing is read or written when the account was verified when the client was
-    built (the common case); otherwise one conditional UPDATE, committed."""
+    built (the common case); otherwise one conditional UPDATE, committed (returns True)."""
     if getattr(client, "account_status", OK) == OK or client.account_id is None:
-        return
+        return False
     db.session.execute(update(ProviderAccount)
                        .where(ProviderAccount.id == client.account_id, ProviderAccount.auth_state != OK)
                        .values(auth_state=OK, auth_code=None, auth_at=utcnow(),
                                auth_message="A call to the provider worked with these credentials."))
     db.session.commit()
     client.account_status = OK
+    return True
 
 
 def calls_accepted(client) -> bool:

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import PUSH_PUSHED, PUSH_WAITING, Order, OrderPush, utcnow
 from ..providers.errors import ProviderRateLimited
 from . import push as push_uc
-from . import order_rows, push_bulk, push_summary
+from . import account_status, order_rows, push_bulk, push_summary
 from .clients import client_for
 from .eligibility import check
 
@@ -139,7 +139,7 @@ def _push_recent_bulk(ctx, account, site, budget) -> bool:
     read, cursor = chunks_after(ctx, account, site), ctx.cursor or {}
     app = current_app._get_current_object()
     sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-push")
-    sent, finished = None, False
+    sent, finished, verified = None, False, False  # verified: by this slice (clients built before say not)
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
@@ -162,7 +162,7 @@ def _push_recent_bulk(ctx, account, site, budget) -> bool:
                                             claimed=True) if queued else None
             previous, sent = sent, _Sent(sender, app, client, chunk, orders[handled - 1], handled)
             if previous is not None:
-                _record(ctx, previous)
+                verified = _record(ctx, previous, verify=not verified) or verified
             if handled < len(orders):
                 break  # cut short for a waiting push: the next slice goes on from this order
             if len(orders) < CHUNK:
@@ -170,7 +170,7 @@ def _push_recent_bulk(ctx, account, site, budget) -> bool:
                 break
         if sent is not None:
             last, sent = sent, None
-            _record(ctx, last)
+            _record(ctx, last, verify=not verified)
         return finished
     finally:
         # On an error the request in flight still ends (its pushes stay claimed until their
@@ -179,10 +179,11 @@ def _push_recent_bulk(ctx, account, site, budget) -> bool:
         sys.setswitchinterval(switch)
 
 
-def _record(ctx, sent: _Sent) -> None:
+def _record(ctx, sent: _Sent, verify: bool = True) -> bool:
     """A chunk's answer recorded, reported and checkpointed: one commit (the beat's). Lost
     with the process before it, the claimed pushes are re-queued when their lease ends, as
-    after a crash during the request (bench/status_sync: a commit less per chunk)."""
+    after a crash during the request (bench/status_sync: a commit less per chunk).
+    ``verify``: an accepted request verifies the account (True when this one did)."""
     resume_at = None
     if sent.chunk is not None:
         results, error = sent.answer()
@@ -192,8 +193,11 @@ def _record(ctx, sent: _Sent) -> None:
     ctx.save_cursor(cursor_of(sent.last_order))
     ctx.progress(sent.handled)
     ctx.beat()
+    # The chunk's own client, not the stage's: a request it got through verifies the account.
+    verified = verify and account_status.calls_accepted(sent.client) and account_status.call_succeeded(sent.client)
     if resume_at is not None:  # the next chunk would meet the same limit: the run waits too
         raise rate_limited(resume_at)
+    return verified
 
 
 def rate_limited(resume_at: datetime) -> ProviderRateLimited:
