@@ -57,8 +57,12 @@ def test_every_page_fits_a_phone(page, shot, log_in, company, factory, shipstati
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             overflowing.append(f"{path}: {width}px")
+        if name in ("orders", "site-orders"):  # order, status and Embedded Services, no sideways scroll
+            table = page.evaluate("(b => [b.scrollWidth, b.clientWidth])(document.querySelector('.table-responsive'))")
+            if table[0] > table[1]:
+                overflowing.append(f"{path}: orders table {table[0]}px in a {table[1]}px box")
         shot(f"390-{name}")
-    assert not overflowing, "pages wider than 390 px: " + ", ".join(overflowing)
+    assert not overflowing, "wider than 390 px: " + ", ".join(overflowing)
 
     # The collapsed navbar still reaches everything.
     page.goto("/")
