@@ -170,3 +170,49 @@ def test_a_bulk_request_stopped_by_a_429_is_not_followed_by_the_next_chunks(fact
     assert pushed == {orders[0].id, orders[1].id}  # the first chunk only, retried at the reset
     run = db.session.get(SyncRun, run.id)
     assert run.checkpoint["cursor"]["id"] == orders[1].id
+
+
+def test_a_chunks_skipped_orders_are_counted_with_its_checkpoint_never_twice_after_a_lost_slice(
+        factory, make_shipstation_account, app, monkeypatch):
+    """The worker dies after chunk 1 is recorded, while chunk 2 (two unpaid orders) is in hand.
+    Chunk 2's skips are committed with chunk 2's cursor, not with chunk 1's: the slice that
+    resumes from chunk 1's checkpoint counts and logs them once."""
+    from webapp.embedded import order_sync
+    from webapp.embedded.run_slices import execute_run
+    from webapp.embedded.runs import request_run
+    from webapp.extensions import db
+    from webapp.models import RunLogLine, SyncRun
+
+    class WorkerDied(BaseException):
+        """Not an Exception: nothing in the run catches it, as with a killed worker."""
+
+    monkeypatch.setattr(order_sync, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_PAGES", 10)
+    monkeypatch.setitem(app.config, "SYNC_SLICE_SECONDS", 0)
+    site = factory.site()
+    for paid in (True, True, False, False):
+        factory.order(site, paid=paid, items=[{"approval": "approved"}])
+    account, sim = make_shipstation_account(site)
+    real_record = order_sync._record
+
+    def record_then_die(ctx, sent, **kwargs):
+        real_record(ctx, sent, **kwargs)
+        raise WorkerDied
+    monkeypatch.setattr(order_sync, "_record", record_then_die)
+    run = request_run(account, ["orders"], "ops", site=site)
+    with pytest.raises(WorkerDied):
+        execute_run(run.id, 0)
+    db.session.rollback()
+    monkeypatch.setattr(order_sync, "_record", real_record)
+    run = db.session.get(SyncRun, run.id)
+    assert (run.created, run.skipped) == (2, 0)  # chunk 1 only
+    for _ in range(5):  # the lost slice's job, queued again from the checkpoint (recover_stale_runs)
+        if not run.active:
+            break
+        execute_run(run.id, run.slice_no)
+        db.session.expire_all()
+        run = db.session.get(SyncRun, run.id)
+    assert run.state == "finished" and (run.created, run.skipped) == (2, 2)
+    unpaid = [line for line in RunLogLine.query.filter_by(run_id=run.id) if "not marked as paid" in line.message]
+    assert len(unpaid) == 2
+    assert len(sim.orders()) == 2

@@ -43,7 +43,7 @@ def _json_value(value):
 def _records(table, rows: list[dict], dialect) -> str:
     """The rows as one JSON text, each value as its column type binds it for this database
     (UTCDateTime → naive UTC; SQLite's DateTime → its stored text); JSON columns nest as they
-    are. A value shared by every row (a chunk's ``now``) is processed once."""
+    are. A value shared by every row (a chunk's ``now``) is processed, and made JSON, once."""
     processors = {name: None if isinstance(table.c[name].type, JSON) else table.c[name].type.bind_processor(dialect)
                   for name in rows[0] if name in table.c}
     last: dict = {}
@@ -55,7 +55,10 @@ def _records(table, rows: list[dict], dialect) -> str:
             if process is not None and value is not None:
                 seen = last.get(name)
                 if seen is None or seen[0] is not value:
-                    seen = last[name] = (value, process(value))
+                    bound = process(value)
+                    if isinstance(bound, (datetime, date, Decimal)):  # as JSON text once, not per row
+                        bound = _json_value(bound)
+                    seen = last[name] = (value, bound)
                 value = seen[1]
             record[name] = value
         records.append(record)
@@ -142,3 +145,4 @@ def analyze(*tables: str) -> None:
     if _on_postgresql():
         db.session.execute(text("ANALYZE (SKIP_LOCKED) " + ", ".join(f"{t} ({ANALYZED[t]})" for t in tables)))
         db.session.commit()
+

@@ -151,7 +151,8 @@ class OrderPush(db.Model):
         db.Index("ix_order_pushes_account_key", "account_id", "idempotency_key"),  # status updates by key
     )
     id = db.Column(db.Integer, primary_key=True)
-    order_id = db.Column(db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    # no index of its own: the unique (order_id, account_id) serves lookups by order
+    order_id = db.Column(db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
     account_id = db.Column(db.ForeignKey("provider_accounts.id", ondelete="CASCADE"), nullable=False)
     state = db.Column(db.String(10), nullable=False, default=PUSH_WAITING)
     reasons = db.Column(db.JSON, nullable=False, default=list)      # why it is waiting
@@ -187,7 +188,8 @@ class ItemPush(db.Model):
     __tablename__ = "item_pushes"
     __table_args__ = (db.UniqueConstraint("push_id", "item_id"),)
     id = db.Column(db.Integer, primary_key=True)
-    push_id = db.Column(db.ForeignKey("order_pushes.id", ondelete="CASCADE"), nullable=False, index=True)
+    # no index of its own: the unique (push_id, item_id) serves lookups by push
+    push_id = db.Column(db.ForeignKey("order_pushes.id", ondelete="CASCADE"), nullable=False)
     item_id = db.Column(db.ForeignKey("order_items.id", ondelete="CASCADE"), nullable=False, index=True)
     external_number = db.Column(db.String(120), nullable=False)
     external_id = db.Column(db.String(200), nullable=True)
