@@ -32,6 +32,21 @@ def any_of(column, values):
     return column.in_(values)
 
 
+def ids_in(column, name: str):
+    """``column`` in the list given later as the parameter ``name`` (``execute(stmt, {name:
+    [...]})``): any_of for a statement built once and reused. Building a statement and its
+    cache key cost 0.3-0.7 ms a call, as much as running a chunk's lookup (bench/status_sync);
+    a reused statement keeps its key. Call it when the statement is built (it reads the
+    session's database)."""
+    if _on_postgresql():
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
 def _json_value(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()

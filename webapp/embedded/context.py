@@ -27,7 +27,7 @@ def _settings_map(account_id: int, entity_type: str, ids) -> dict[int, dict]:
 def _by_id(model, ids) -> dict[int, object]:
     """Plain rows (order_rows): read only here; no ORM objects (nor a product's joined category)."""
     ids = {i for i in ids if i is not None}
-    return {row.id: row for row in order_rows.rows(model, any_of(model.id, ids))} if ids else {}
+    return {row.id: row for row in order_rows.rows_by_ids(model, "id", ids)} if ids else {}
 
 
 class ContextLoader:

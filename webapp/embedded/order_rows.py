@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select
 
 from ..extensions import db
 from ..models import ItemFile, ItemPush, Order, OrderItem, OrderPush, SiteActivation
-from .bulk_sql import any_of
+from .bulk_sql import any_of, dialect_name, ids_in
 
 
 class Row:
@@ -51,7 +51,24 @@ def rows(model, criterion, *, cls=Row, only: tuple[str, ...] | None = None, orde
     stmt = select(*_columns(model, only)).where(criterion).order_by(*order_by)
     if limit is not None:
         stmt = stmt.limit(limit)
-    result = db.session.execute(stmt)
+    return _materialize(db.session.execute(stmt), cls)
+
+
+@lru_cache(maxsize=None)
+def _by_ids(model, key: str, only: tuple[str, ...] | None, order_by: tuple[str, ...], dialect: str):
+    return select(*_columns(model, only)).where(ids_in(getattr(model, key), "ids")) \
+        .order_by(*(getattr(model, name) for name in order_by))
+
+
+def rows_by_ids(model, key: str, ids, *, cls=Row, only: tuple[str, ...] | None = None,
+                order_by: tuple[str, ...] = ()) -> list:
+    """``rows`` of ``model`` whose column ``key`` is in ``ids``: one statement per shape, built
+    once (bulk_sql.ids_in)."""
+    stmt = _by_ids(model, key, only, order_by, dialect_name())
+    return _materialize(db.session.execute(stmt, {"ids": list(ids)}), cls)
+
+
+def _materialize(result, cls) -> list:
     keys = tuple(result.keys())  # once: a Row's own mapping view costs more than the row
     found = []
     for values in result.tuples():
@@ -69,17 +86,33 @@ _ITEM = ("id", "order_id", "line_number", "product_id", "sku", "name", "quantity
 _FILE = ("id", "item_id", "kind", "state", "url")
 
 
-def orders(criterion, *, order_by=(), limit=None) -> list[OrderRow]:
+@lru_cache(maxsize=64)
+def _orders_statement(criterion, order_by: tuple, limit):
+    stmt = select(*_columns(Order, _ORDER)).where(criterion).order_by(*order_by)
+    return stmt.limit(limit) if limit is not None else stmt
+
+
+def orders(criterion, *, order_by=(), limit=None, params: dict | None = None) -> list[OrderRow]:
     """Orders matching ``criterion`` with ``.items`` (by line number, each with ``.files`` by
-    id): three statements, as the models' selectin loading does."""
-    found = rows(Order, criterion, cls=OrderRow, only=_ORDER, order_by=order_by, limit=limit)
+    id): three statements, as the models' selectin loading does. The statement is kept per
+    criterion object: one built once with bind parameters and given their ``params`` at each
+    call (a sync's chunk read) is not built again."""
+    stmt = _orders_statement(criterion, tuple(order_by), limit)
+    return _with_items(_materialize(db.session.execute(stmt, params or {}), OrderRow))
+
+
+def orders_by_id(ids) -> dict[int, OrderRow]:
+    ids = list(ids)
+    return {o.id: o for o in _with_items(rows_by_ids(Order, "id", ids, cls=OrderRow, only=_ORDER))} if ids else {}
+
+
+def _with_items(found: list[OrderRow]) -> list[OrderRow]:
     by_id = {o.id: o for o in found}
     for o in found:
         o.items = []
     if not found:
         return found
-    items = rows(OrderItem, any_of(OrderItem.order_id, by_id), cls=ItemRow, only=_ITEM,
-                 order_by=(OrderItem.order_id, OrderItem.line_number))
+    items = rows_by_ids(OrderItem, "order_id", by_id, cls=ItemRow, only=_ITEM, order_by=("order_id", "line_number"))
     by_item = {}
     for item in items:
         order = by_id[item.order_id]
@@ -87,14 +120,9 @@ def orders(criterion, *, order_by=(), limit=None) -> list[OrderRow]:
         order.items.append(item)
         by_item[item.id] = item
     if by_item:
-        for f in rows(ItemFile, any_of(ItemFile.item_id, by_item), only=_FILE, order_by=(ItemFile.id,)):
+        for f in rows_by_ids(ItemFile, "item_id", by_item, only=_FILE, order_by=("id",)):
             by_item[f.item_id].files.append(f)
     return found
-
-
-def orders_by_id(ids) -> dict[int, OrderRow]:
-    ids = list(ids)
-    return {o.id: o for o in orders(any_of(Order.id, ids))} if ids else {}
 
 
 _PUSH_COLUMNS = ("id", "order_id", "account_id", "attempts", "reference", "idempotency_key", "external_id",
@@ -106,7 +134,7 @@ def pushes(ids) -> list[Row]:
     Item rows are written only with a push's success, which sets its pushed_at for good
     (push._succeeded, push_bulk._to_pushed): a push never pushed has none, and a chunk of
     first pushes skips that lookup."""
-    found = rows(OrderPush, any_of(OrderPush.id, ids), only=_PUSH_COLUMNS, order_by=(OrderPush.id,))
+    found = rows_by_ids(OrderPush, "id", ids, only=_PUSH_COLUMNS, order_by=("id",))
     item_pushes = defaultdict(dict)
     pushed_before = [p.id for p in found if p.pushed_at is not None]
     if pushed_before:

@@ -11,6 +11,7 @@ functions below, one set-based call each.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_
                       OrderEvent, OrderPush, ProviderAccount, utcnow)
 from ..providers import errors as pe
 from . import order_rows, push_summary
-from .bulk_sql import any_of, insert_rows, update_rows
+from .bulk_sql import any_of, dialect_name, ids_in, insert_rows, update_rows
 from . import push as p
 from .accounts import record_exchanges
 from .context import ContextLoader, build_order_context, item_external_number
@@ -52,9 +53,14 @@ def existing_pushes(account_id: int, order_ids: list[int]) -> dict[int, tuple[in
     PostgreSQL without statistics on a growing table (a first bulk push; this server runs
     without autovacuum) walked every push of the account through ix_order_pushes_account_state
     (5-15 ms a chunk at 5,000 pushes, bench/status_sync); by order it is one probe per order."""
-    rows = db.session.execute(select(OrderPush.order_id, OrderPush.account_id, OrderPush.id, OrderPush.state)
-                              .where(any_of(OrderPush.order_id, order_ids)))
+    rows = db.session.execute(_existing_statement(dialect_name()), {"order_ids": list(order_ids)})
     return {row.order_id: (row.id, row.state) for row in rows if row.account_id == account_id}
+
+
+@functools.lru_cache(maxsize=4)
+def _existing_statement(dialect: str):
+    return select(OrderPush.order_id, OrderPush.account_id, OrderPush.id, OrderPush.state) \
+        .where(ids_in(OrderPush.order_id, "order_ids"))
 
 
 def queue_orders(orders: list[Order], account: ProviderAccount,

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import (PUSH_FAILED, PUSH_PUSHED, PUSH_PUSHING, PUSH_QUEUED, PUSH_WAITING, Order, OrderPush,
                       SiteActivation)
 from ..models.orders import ORDER_CANCELLED
-from .bulk_sql import any_of
+from .bulk_sql import dialect_name, ids_in
 
 FAILED, WAITING, IN_FLIGHT, PUSHED, NONE = "failed", "waiting", "in_flight", "pushed", "none"
 STATES = (FAILED, WAITING, IN_FLIGHT, PUSHED, NONE)          # worst first
@@ -93,12 +93,21 @@ def _update(criterion) -> int:
     return result.rowcount or 0
 
 
+@functools.lru_cache(maxsize=4)
+def _refresh_statement(dialect: str):
+    value = summary_expression()
+    return update(Order).where(ids_in(Order.id, "order_ids"), Order.push_state != value) \
+        .values(push_state=value, updated_at=Order.updated_at).execution_options(synchronize_session=False)
+
+
 def refresh(order_ids: Iterable[int]) -> int:
-    """Recompute the summary of these orders (in the caller's transaction); returns rows changed."""
+    """Recompute the summary of these orders (in the caller's transaction); returns rows changed.
+    One statement per CHUNK ids, built once per process (its cache key alone cost 0.7 ms)."""
     ids = sorted({int(i) for i in order_ids if i is not None})
     changed = 0
     for start in range(0, len(ids), CHUNK):
-        changed += _update(any_of(Order.id, ids[start:start + CHUNK]))
+        result = db.session.execute(_refresh_statement(dialect_name()), {"order_ids": ids[start:start + CHUNK]})
+        changed += result.rowcount or 0
     return changed
 
 
