@@ -15,8 +15,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..extensions import db
 
 
+def dialect_name() -> str:
+    return db.session.get_bind().dialect.name
+
+
 def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
+    return dialect_name() == "postgresql"
 
 
 def any_of(column, values):
@@ -41,10 +45,6 @@ def ids_in(column, name: str):
     if _on_postgresql():
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
     return column.in_(bindparam(name, expanding=True))
-
-
-def dialect_name() -> str:
-    return db.session.get_bind().dialect.name
 
 
 def _json_value(value):
